@@ -1,0 +1,152 @@
+/**
+ * The backend contract and the backend registry. The core dispatches every primitive through the
+ * selected backend and imports no backend itself: backends register here (the package root and
+ * `boundary-seg/backends` register the built-in ones).
+ *
+ * NOTE: the contract lives in `core/` (not `backends/`) because the core must call it and imports
+ * nothing of ours outside `core/`; `backends/` implements it.
+ */
+import { BackendError } from './errors.js';
+import type { PrimName, PrimParams } from './primitives.js';
+import type { Shape } from './shape.js';
+
+/** An input of a kernel: the backend's own handle and the logical shape. */
+export interface KernelInput<H> {
+  readonly handle: H;
+  readonly shape: Shape;
+}
+
+/** One kernel: inputs (already shape-checked by the core), the output shape, the parameters. */
+export type Kernel<P extends PrimName, H> = (inputs: readonly KernelInput<H>[], outShape: Shape, params: PrimParams[P]) => H;
+
+/** One kernel per primitive; a backend missing one does not compile. */
+export type KernelTable<H> = { readonly [P in PrimName]: Kernel<P, H> };
+
+/** What `describe()` reports. */
+export interface BackendDescription {
+  readonly name: string;
+  /** e.g. gpu.js mode (`webgpu`, `headlessgl`, `webasm`, `cpu`). */
+  readonly mode?: string;
+  /** The class that ran the kernels (e.g. gpu.js's `WebGLKernel`). */
+  readonly kernelClass?: string;
+  /** GL/WebGPU renderer or adapter name. */
+  readonly renderer?: string;
+  /** True for software rasterisers (llvmpipe, softpipe, SwiftShader): never a GPU run. */
+  readonly software?: boolean;
+  /** Storage precision of the kernels. */
+  readonly precision?: 'float32' | 'float64';
+}
+
+/** Live-buffer accounting. */
+export interface MemoryInfo {
+  readonly buffers: number;
+  readonly bytes: number;
+}
+
+/**
+ * A backend: storage plus one kernel per primitive. Handles are opaque to the core.
+ * Kernels must not mutate their inputs.
+ */
+export interface Backend<H = unknown> {
+  readonly name: string;
+  /** Stores values (given in row-major order) as a new buffer. */
+  upload(values: ArrayLike<number>, shape: Shape): H;
+  /** Reads a buffer back; resolves after every pending kernel writing it has run. */
+  read(handle: H): Promise<Float32Array | Float64Array>;
+  /** Synchronous read where the backend can honour it. Library code does not use it. */
+  readSync?(handle: H): Float32Array | Float64Array;
+  /** Releases a buffer (deferred by the backend until pending kernels reading it have run). */
+  release(handle: H): void;
+  /** Live buffers and their bytes. */
+  memory(): MemoryInfo;
+  /** What runs the kernels. */
+  describe(): Promise<BackendDescription>;
+  /** The kernels. */
+  readonly kernels: KernelTable<H>;
+}
+
+/** How a backend is created and ranked. */
+export interface BackendFactory {
+  readonly name: string;
+  /**
+   * Higher wins when no backend was chosen (explicitly or by `BOUNDARY_SEG_BACKEND`). Only
+   * synchronous, deterministic CPU backends should have a positive priority.
+   */
+  readonly priority: number;
+  /** Creates the backend; may be asynchronous (GPU adapters). */
+  create(options: Readonly<Record<string, unknown>>): Backend | Promise<Backend>;
+}
+
+const factories = new Map<string, BackendFactory>();
+let current: Backend | undefined;
+
+/** Registers a backend under its name (re-registering a name replaces it). */
+export function registerBackend(factory: BackendFactory): void {
+  factories.set(factory.name, factory);
+}
+
+/** Names of the registered backends. */
+export function listBackends(): string[] {
+  return [...factories.keys()];
+}
+
+function factoryFor(op: string, name: string): BackendFactory {
+  if (factories.size === 0) {
+    throw new BackendError(op, 'name', 'no backend registered: import the package root or `boundary-seg/backends`');
+  }
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new BackendError(op, 'name', `unknown backend '${name}'; registered: ${[...factories.keys()].join(', ')}`);
+  }
+  return factory;
+}
+
+/** Parses `name[:mode]` as used by `BOUNDARY_SEG_BACKEND` and `--backend`. */
+export function parseBackendSpec(spec: string): { name: string; options: Record<string, unknown> } {
+  const [name, mode] = spec.split(':', 2) as [string, string | undefined];
+  return { name: name.trim(), options: mode ? { mode: mode.trim() } : {} };
+}
+
+/**
+ * Selects the backend by name, creating it with `options`. Tensors made on the previous backend
+ * cannot be mixed with tensors of the new one.
+ */
+export async function setBackend(name: string, options: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  const factory = factoryFor('setBackend', name);
+  try {
+    current = await factory.create(options);
+  } catch (e) {
+    if (e instanceof BackendError) throw e;
+    throw new BackendError('setBackend', 'name', `backend '${name}' failed to start: ${(e as Error).message}`);
+  }
+}
+
+function defaultSpec(): { name: string; options: Record<string, unknown> } {
+  const env = typeof process !== 'undefined' ? process.env['BOUNDARY_SEG_BACKEND'] : undefined;
+  if (env && env.trim() !== '') return parseBackendSpec(env);
+  const best = [...factories.values()].sort((a, b) => b.priority - a.priority)[0];
+  if (!best) throw new BackendError('getBackend', 'name', 'no backend registered: import the package root or `boundary-seg/backends`');
+  return { name: best.name, options: {} };
+}
+
+/**
+ * The selected backend. When none was selected, creates the one named by `BOUNDARY_SEG_BACKEND`
+ * or else the registered backend of highest priority; that must start synchronously (GPU backends
+ * need `await setBackend(...)` first).
+ */
+export function getBackend(): Backend {
+  if (current) return current;
+  const { name, options } = defaultSpec();
+  const made = factoryFor('getBackend', name).create(options);
+  if (made instanceof Promise) {
+    made.catch(() => undefined);
+    throw new BackendError('getBackend', 'name', `backend '${name}' starts asynchronously: call \`await setBackend('${name}')\` before using tensors`);
+  }
+  current = made;
+  return made;
+}
+
+/** Live buffers of the selected backend. */
+export function memory(): MemoryInfo {
+  return getBackend().memory();
+}

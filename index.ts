@@ -1,0 +1,10 @@
+/**
+ * boundary-seg: the boundary loss for highly unbalanced segmentation on a purely functional tensor
+ * and autodiff engine with pluggable backends. Importing the package root registers the built-in
+ * backends.
+ */
+import './backends/register.js';
+
+export * from './core/index.js';
+export * from './losses/index.js';
+export * from './metrics/index.js';
