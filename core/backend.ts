@@ -78,11 +78,18 @@ export interface BackendFactory {
 }
 
 const factories = new Map<string, BackendFactory>();
+/** Backends already created, by name and options: selecting one again reuses it. */
+const instances = new Map<string, Backend>();
 let current: Backend | undefined;
+
+function instanceKey(name: string, options: Readonly<Record<string, unknown>>): string {
+  return `${name}:${JSON.stringify(Object.entries(options).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+}
 
 /** Registers a backend under its name (re-registering a name replaces it). */
 export function registerBackend(factory: BackendFactory): void {
   factories.set(factory.name, factory);
+  for (const k of [...instances.keys()]) if (k.startsWith(`${factory.name}:`)) instances.delete(k);
 }
 
 /** Names of the registered backends. */
@@ -108,13 +115,21 @@ export function parseBackendSpec(spec: string): { name: string; options: Record<
 }
 
 /**
- * Selects the backend by name, creating it with `options`. Tensors made on the previous backend
- * cannot be mixed with tensors of the new one.
+ * Selects the backend by name, creating it with `options` the first time (later calls with the
+ * same name and options reuse it, tensors included). Tensors made on another backend cannot be
+ * mixed with tensors of this one.
  */
 export async function setBackend(name: string, options: Readonly<Record<string, unknown>> = {}): Promise<void> {
   const factory = factoryFor('setBackend', name);
+  const k = instanceKey(name, options);
+  const existing = instances.get(k);
+  if (existing) {
+    current = existing;
+    return;
+  }
   try {
     current = await factory.create(options);
+    instances.set(k, current);
   } catch (e) {
     if (e instanceof BackendError) throw e;
     throw new BackendError('setBackend', 'name', `backend '${name}' failed to start: ${(e as Error).message}`);
@@ -137,11 +152,15 @@ function defaultSpec(): { name: string; options: Record<string, unknown> } {
 export function getBackend(): Backend {
   if (current) return current;
   const { name, options } = defaultSpec();
+  const k = instanceKey(name, options);
+  const existing = instances.get(k);
+  if (existing) return (current = existing);
   const made = factoryFor('getBackend', name).create(options);
   if (made instanceof Promise) {
     made.catch(() => undefined);
     throw new BackendError('getBackend', 'name', `backend '${name}' starts asynchronously: call \`await setBackend('${name}')\` before using tensors`);
   }
+  instances.set(k, made);
   current = made;
   return made;
 }

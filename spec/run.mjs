@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// The whole test suite: typecheck, then every spec file (listed explicitly: Node 20 neither globs
+// nor finds .ts test files by itself), each in its own process, two at a time. Fails when a file
+// fails, when a file ran no test, or when fewer files ran than exist. Ends with the plain line
+// "N passed, N failed, N skipped".
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const filter = args.find((a) => !a.startsWith('--'));
+
+function listSpecs(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return listSpecs(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const started = Date.now();
+if (!args.includes('--no-typecheck')) {
+  process.stdout.write('typecheck: tsc --noEmit … ');
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
+  if (tsc.status !== 0) {
+    console.log('FAILED');
+    console.log(tsc.stdout, tsc.stderr);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  console.log(`ok (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+const files = listSpecs(join(root, 'spec')).sort().filter((f) => !filter || f.includes(filter));
+if (files.length === 0) {
+  console.log(`no spec files found${filter ? ` matching '${filter}'` : ''}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const tmp = mkdtempSync(join(tmpdir(), 'boundary-seg-spec-'));
+
+/** Runs one spec file; resolves with its counts and buffered output. */
+function runFile(file, index) {
+  return new Promise((resolve) => {
+    const tap = join(tmp, `${index}.tap`);
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', '--test',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+      file,
+    ], { cwd: root, env: process.env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      let text = '';
+      try { text = readFileSync(tap, 'utf8'); } catch { /* no report: counted as failure */ }
+      const count = (key) => Number((text.match(new RegExp(`^# ${key} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+      resolve({ file, code, out, seconds: (Date.now() - t0) / 1000, pass: count('pass'), fail: count('fail'), skipped: count('skipped') + count('todo'), cancelled: count('cancelled') });
+    });
+  });
+}
+
+const concurrency = Math.max(1, Math.min(Number(process.env.SPEC_JOBS ?? 2), files.length));
+const results = [];
+let next = 0;
+await Promise.all(Array.from({ length: concurrency }, async () => {
+  while (next < files.length) {
+    const i = next++;
+    const r = await runFile(files[i], i);
+    results.push(r);
+    const ok = r.code === 0 && r.fail === 0 && r.pass > 0;
+    process.stdout.write(r.out);
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${relative(root, r.file)}: ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${r.seconds.toFixed(1)} s)\n`);
+  }
+}));
+rmSync(tmp, { recursive: true, force: true });
+
+let pass = 0, fail = 0, skipped = 0;
+const problems = [];
+for (const r of results) {
+  pass += r.pass;
+  fail += r.fail + r.cancelled;
+  skipped += r.skipped;
+  if (r.code !== 0 && r.fail === 0) { fail++; problems.push(`${relative(root, r.file)} exited with ${r.code}`); }
+  if (r.pass === 0 && r.code === 0) { fail++; problems.push(`${relative(root, r.file)} ran no test`); }
+}
+if (results.length < files.length) { fail++; problems.push(`only ${results.length} of ${files.length} spec files ran`); }
+console.log(`\n${files.length} spec files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+for (const p of problems) console.log(`problem: ${p}`);
+console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
+process.exit(fail > 0 ? 1 : 0);
