@@ -1,0 +1,18 @@
+/**
+ * `npm run bench [-- --only <pattern>]`: every benchmark suite, API §6 output format.
+ */
+import { engineWorkloads } from './engine.bench.js';
+import { runWorkloads } from './harness.js';
+
+const args = process.argv.slice(2);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+if (onlyAt >= 0 && !only) {
+  console.error('bench: --only needs a pattern, e.g. npm run bench -- --only matmul');
+  process.exit(2);
+}
+
+const started = Date.now();
+console.log(`boundary-seg benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores)${only ? `, only /${only}/i` : ''}`);
+await runWorkloads([...engineWorkloads()], { only });
+console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
