@@ -1,0 +1,9 @@
+/**
+ * Public API of `losses/` (API §3): distance transforms and signed distance maps (synchronous
+ * arrays), the differentiable losses, their value checks and the loss-weight schedules.
+ * Importing this module registers the built-in backends.
+ */
+import '../backends/register.js';
+
+export * from './distance.js';
+export * from './tensor-losses.js';

@@ -1,0 +1,167 @@
+/**
+ * Loss-weight schedules: pure functions of the 0-based epoch e and the run length E that give one
+ * weight per loss, in the order of the training's losses list (GDL first, boundary loss second for
+ * the paper's pair). The total loss of epoch e is Σ_i w_i(e, E)·L_i.
+ */
+import { InputError } from '../core/errors.js';
+
+/**
+ * A schedule: `(epoch, epochs) → weights`, one weight per loss in the order of the losses list.
+ * `epoch` is 0-based and must be a non-negative integer below `epochs` (a positive integer, or
+ * `Infinity` for an open-ended run); otherwise it throws an InputError.
+ */
+export type Schedule = (epoch: number, epochs: number) => readonly number[];
+
+/** Options of `rebalance`. */
+export interface RebalanceOptions {
+  /**
+   * The epoch F at which α reaches its floor 0.01 (a positive integer): α falls linearly from 1
+   * at e = 0 to exactly 0.01 at e = F and stays there. Without it, the paper's α = max(0.01,
+   * 1 − 0.01e), which reaches the floor at e = 99 — for short runs give F, e.g. E − 1.
+   */
+  readonly floorAtEpoch?: number;
+}
+
+/** Options of `increase`. */
+export interface IncreaseOptions {
+  /** Growth of the second weight per epoch (0.01). */
+  readonly step?: number;
+  /** Cap of the second weight (1). */
+  readonly max?: number;
+}
+
+/** Options accepted by the registry's factories (each reads the fields it knows). */
+export interface ScheduleOptions extends RebalanceOptions, IncreaseOptions {
+  /** The weights of `constant` ([1, 1] when not given). */
+  readonly weights?: readonly number[];
+}
+
+/** The floor of the paper's α. */
+const FLOOR = 0.01;
+
+function checkEpoch(op: string, epoch: unknown, epochs: unknown): number {
+  if (typeof epochs !== 'number' || !(epochs === Infinity || (Number.isInteger(epochs) && epochs >= 1))) {
+    throw new InputError(op, 'epochs', `expected a positive integer (or Infinity), got ${String(epochs)}`);
+  }
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0) {
+    throw new InputError(op, 'epoch', `expected a non-negative integer (0-based), got ${String(epoch)}`);
+  }
+  if (epoch >= epochs) throw new InputError(op, 'epoch', `epoch ${epoch} is outside a run of ${epochs} epochs (0-based, expected < ${epochs})`);
+  return epoch;
+}
+
+function checkOptionsObject(op: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new InputError(op, 'options', `expected an object, got ${options === null ? 'null' : typeof options}`);
+  }
+}
+
+function finiteNonNegative(op: string, argument: string, value: unknown, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InputError(op, argument, `expected a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The paper's rebalancing (Eq. 6): weights `[α, 1 − α]` for `[GDL, boundary loss]` with
+ *
+ *   α(e) = max(0.01, 1 − 0.01e)                      (paper, default), or
+ *   α(e) = max(0.01, 1 − 0.99·e/F)                   with `floorAtEpoch` F,
+ *
+ * so α = 1 at e = 0 and exactly 0.01 from e = 99 (paper) or from e = F on; the default is
+ * `floorAtEpoch: 99`. Non-increasing in e.
+ */
+export function rebalance(options: RebalanceOptions = {}): Schedule {
+  const op = 'rebalance';
+  checkOptionsObject(op, options);
+  const f = options.floorAtEpoch;
+  if (f !== undefined && (typeof f !== 'number' || !Number.isInteger(f) || f < 1)) {
+    throw new InputError(op, 'options.floorAtEpoch', `expected a positive integer, got ${String(f)}`);
+  }
+  return (epoch, epochs) => {
+    const e = checkEpoch(op, epoch, epochs);
+    // NOTE: (100 − e)/100 and (F − 0.99e)/F are exact at the ends, where 1 − 0.01e is not (1 − 0.99 ≠ 0.01).
+    const alpha = f === undefined ? Math.max(FLOOR, (100 - e) / 100) : e >= f ? FLOOR : Math.max(FLOOR, (f - 0.99 * e) / f);
+    return [alpha, 1 - alpha];
+  };
+}
+
+/**
+ * The reference code's `StealWeight` schedule: weights `[w_GD, w_B]` with
+ *
+ *   w_GD(e) = max(0.1, 1 − 0.01e),   w_B(e) = 0.01(e + 1),
+ *
+ * uncapped and not summing to 1 (at e = 0: [1, 0.01]; from e = 90 on w_GD stays 0.1).
+ */
+export function steal(): Schedule {
+  return (epoch, epochs) => {
+    const e = checkEpoch('steal', epoch, epochs);
+    return [Math.max(0.1, (100 - e) / 100), (e + 1) / 100];
+  };
+}
+
+/** The same weights at every epoch: w_i(e) = weights[i] (finite numbers, at least one). */
+export function constant(...weights: number[]): Schedule {
+  const op = 'constant';
+  if (weights.length === 0) throw new InputError(op, 'weights', 'expected at least one weight');
+  weights.forEach((w, i) => {
+    if (typeof w !== 'number' || !Number.isFinite(w)) throw new InputError(op, `weights[${i}]`, `expected a finite number, got ${String(w)}`);
+  });
+  const frozen = Object.freeze([...weights]);
+  return (epoch, epochs) => {
+    checkEpoch(op, epoch, epochs);
+    return frozen;
+  };
+}
+
+/**
+ * A growing second term on a fixed first one: weights `[1, min(max, step·e)]` — the boundary
+ * loss starts at 0 and grows by `step` (0.01) per epoch up to `max` (1), while the GDL keeps
+ * weight 1 (the reference's "increase" idea without stealing from the first term).
+ */
+export function increase(options: IncreaseOptions = {}): Schedule {
+  const op = 'increase';
+  checkOptionsObject(op, options);
+  const step = finiteNonNegative(op, 'options.step', options.step, 0.01);
+  const cap = finiteNonNegative(op, 'options.max', options.max, 1);
+  return (epoch, epochs) => {
+    const e = checkEpoch(op, epoch, epochs);
+    return [1, Math.min(cap, step * e)];
+  };
+}
+
+/** The schedules by name, for the CLI's `--schedule`. */
+export type ScheduleName = 'rebalance' | 'steal' | 'constant' | 'increase';
+
+/** The names of the built-in schedules. */
+export const scheduleNames: readonly ScheduleName[] = Object.freeze(['rebalance', 'steal', 'constant', 'increase']);
+
+/**
+ * The schedule factories by name, each taking one options object: `schedules.rebalance({
+ * floorAtEpoch })`, `schedules.steal()`, `schedules.constant({ weights })` (default [1, 1]),
+ * `schedules.increase({ step, max })`.
+ */
+export const schedules: { readonly [N in ScheduleName]: (options?: ScheduleOptions) => Schedule } = Object.freeze({
+  rebalance: (options: ScheduleOptions = {}) => {
+    checkOptionsObject('rebalance', options);
+    return rebalance({ floorAtEpoch: options.floorAtEpoch });
+  },
+  steal: () => steal(),
+  constant: (options: ScheduleOptions = {}) => {
+    checkOptionsObject('constant', options);
+    const weights = options.weights ?? [1, 1];
+    if (!Array.isArray(weights)) throw new InputError('constant', 'options.weights', `expected an array of numbers, got ${typeof weights}`);
+    return constant(...weights);
+  },
+  increase: (options: ScheduleOptions = {}) => {
+    checkOptionsObject('increase', options);
+    return increase({ step: options.step, max: options.max });
+  },
+});
+
+/** True when `name` is a built-in schedule's name. */
+export function isScheduleName(name: unknown): name is ScheduleName {
+  return typeof name === 'string' && (scheduleNames as readonly string[]).includes(name);
+}

@@ -1,0 +1,18 @@
+/**
+ * Public API of `metrics/` (API §4): Dice, Hausdorff, HD95, average surface distance and surface
+ * Dice with spacing, per-class evaluation and aggregation. Synchronous, array in, number out.
+ */
+import '../backends/register.js';
+
+export { surface, surfaceDistances, type SpacingOptions, type SurfaceDistances } from './surface.js';
+export { dice } from './dice.js';
+export { hausdorff, hausdorff95, percentile, type Hausdorff95Options, type Hausdorff95Variant } from './hausdorff.js';
+export {
+  averageSurfaceDistance,
+  surfaceDice,
+  type AverageSurfaceDistanceOptions,
+  type AverageSurfaceDistanceVariant,
+  type SurfaceDiceOptions,
+} from './surface-distance.js';
+export { perClass, type MaskMetric } from './per-class.js';
+export { summarize, type Summary } from './summarize.js';
