@@ -8,3 +8,4 @@ import './backends/register.js';
 export * from './core/index.js';
 export * from './losses/index.js';
 export * from './metrics/index.js';
+export * from './models/index.js';
