@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --only <pattern>]`: every benchmark suite, API §6 output format.
  */
+import { edtWorkloads } from './edt.bench.js';
 import { engineWorkloads } from './engine.bench.js';
 import { runWorkloads } from './harness.js';
 
@@ -14,5 +15,5 @@ if (onlyAt >= 0 && !only) {
 
 const started = Date.now();
 console.log(`boundary-seg benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores)${only ? `, only /${only}/i` : ''}`);
-await runWorkloads([...engineWorkloads()], { only });
+await runWorkloads([...engineWorkloads(), ...edtWorkloads()], { only });
 console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
