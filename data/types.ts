@@ -1,0 +1,34 @@
+/**
+ * The data model shared by loaders, the training loop and the CLI: 2-D slices with class-index
+ * labels, grouped into train and validation splits.
+ */
+
+/** One 2-D slice: image channels and its label map, row-major. */
+export interface Slice {
+  /** Stable identifier, used in file names of predictions and overlays (e.g. `case01_z042`). */
+  readonly id: string;
+  /** Image values [channels, height, width], normalised to [0, 1]. */
+  readonly image: Float32Array;
+  /** Class indices [height, width], each in [0, classes). */
+  readonly label: Uint8Array;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /** Physical size of a pixel [along height, along width], in mm (1 when unknown). */
+  readonly spacing: readonly [number, number];
+  /** Where the slice came from (file path, and the volume's slice index for NIfTI). */
+  readonly source?: { readonly file: string; readonly index?: number; readonly axis?: number };
+}
+
+/** A dataset: train and validation slices of one geometry. */
+export interface Dataset {
+  readonly name: string;
+  readonly classes: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly train: readonly Slice[];
+  readonly val: readonly Slice[];
+  /** Human-readable facts to print (foreground fraction, lesion counts, files read, …). */
+  readonly notes: readonly string[];
+}
