@@ -4,6 +4,7 @@
  * they never touch a tensor or a backend.
  */
 import { InputError, ShapeError, showShape } from '../core/errors.js';
+import { checkShape, sizeOf } from '../core/shape.js';
 
 /**
  * A row-major N-D array on the host: element `(i0, …, ik)` is `data[((i0·n1 + i1)·n2 + …)]`.
@@ -23,44 +24,7 @@ export interface Float64NdArray extends NdArray<Float64Array> {}
 /** A signed distance map as returned by `signedDistanceMap(s)`: float32. */
 export interface Float32NdArray extends NdArray<Float32Array> {}
 
-/** Number of elements of a shape (1 for the scalar shape `[]`). */
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-/** Row-major strides of a shape, in elements. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
-
-/**
- * Checks that `shape` is an array of non-negative integers; throws `ShapeError` naming
- * `argument` (e.g. `mask.shape`) otherwise.
- */
-export function checkShape(op: string, argument: string, shape: unknown): readonly number[] {
-  if (!Array.isArray(shape)) {
-    throw new ShapeError(op, argument, `expected an array of non-negative integers, got ${typeof shape}`);
-  }
-  for (let i = 0; i < shape.length; i++) {
-    const d: unknown = shape[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new ShapeError(
-        op,
-        argument,
-        `expected non-negative integer sizes, got ${String(d)} at axis ${i} of ${showShape(shape as number[])}`,
-      );
-    }
-  }
-  return shape as number[];
-}
+export { sizeOf, stridesOf, checkShape } from '../core/shape.js';
 
 /**
  * Checks an array value: `shape` valid and `data.length` equal to the product of the shape.
