@@ -86,6 +86,10 @@ export const ArrayInput = new t.Type<DecodedArray, unknown, unknown>(
         E.chain((shape) => {
           const data = ArrayBuffer.isView(obj.data) ? Array.from(obj.data as unknown as ArrayLike<number>) : obj.data;
           if (!Array.isArray(data)) return t.failure(obj.data, t.appendContext(c, 'data', t.unknown, obj.data), `expected a flat array of numbers, got ${describe(obj.data)}`);
+          const nested = data.findIndex((v) => Array.isArray(v));
+          if (nested >= 0) {
+            return t.failure(data, t.appendContext(c, 'data', t.unknown, data), `expected a flat array of numbers, got an array at data[${nested}]`);
+          }
           if (data.length !== sizeOf(shape)) {
             return t.failure(data, t.appendContext(c, 'data', t.unknown, data), `${data.length} values do not fill shape [${shape.join(', ')}] (${sizeOf(shape)} elements)`);
           }

@@ -4,7 +4,7 @@
  */
 import { runPrim, scoped } from './engine.js';
 import { InputError, ShapeError, showShape } from './errors.js';
-import { add, concat, div, equal, exp, expandDims, greaterEqual, log, max, mean, mul, range, reshape, slice, sqrt, square, stopGradient, sub, sum, pad as padOp, broadcastTo } from './ops.js';
+import { add, alias, concat, div, equal, exp, expandDims, greaterEqual, log, max, mean, mul, range, reshape, slice, sqrt, square, stopGradient, sub, sum, pad as padOp, broadcastTo } from './ops.js';
 import type { ConvParams } from './primitives.js';
 import { uniform, type RandomKey } from './random.js';
 import { normalizeAxis } from './shape.js';
@@ -107,7 +107,10 @@ export const conv2dTranspose = scoped(function conv2dTranspose(x: Tensor, w: Ten
   const [n, cin, h, wd] = rank4(op, 'x', x);
   const [wi, coutG, kh, kw] = rank4(op, 'w', w);
   const groups = options.groups ?? 1;
-  if (wi !== cin) throw new ShapeError(op, 'x, w', `x has ${cin} channels but w ${showShape(w.shape)} expects ${wi} (layout [Cin, Cout/groups, kh, kw])`);
+  if (wi !== cin) throw new ShapeError(op, 'x, w', `x ${showShape(x.shape)} has ${cin} channels but w ${showShape(w.shape)} expects ${wi} (layout [Cin, Cout/groups, kh, kw])`);
+  if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0) {
+    throw new ShapeError(op, 'options.groups', `input channels ${cin} of x ${showShape(x.shape)} (w ${showShape(w.shape)}) are not divisible by groups ${groups}`);
+  }
   const stride = pair(op, 'options.stride', options.stride, 1);
   const padding = pair(op, 'options.padding', options.padding, 0);
   const outPad = pair(op, 'options.outputPadding', options.outputPadding, 0);
@@ -182,14 +185,14 @@ export const upsampleNearest = scoped(function upsampleNearest(x: Tensor, factor
 
 /** Softmax along `axis` (no default: name the class axis). */
 export const softmax = scoped(function softmax(x: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('softmax', axis, x.rank);
+  const a = normalizeAxis('softmax', axis, x.shape);
   const e = exp(sub(x, stopGradient(max(x, a, true))));
   return div(e, sum(e, a, true));
 });
 
 /** log(softmax(x)) along `axis`, computed stably. */
 export const logSoftmax = scoped(function logSoftmax(x: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('logSoftmax', axis, x.rank);
+  const a = normalizeAxis('logSoftmax', axis, x.shape);
   const shifted = sub(x, stopGradient(max(x, a, true)));
   return sub(shifted, log(sum(exp(shifted), a, true)));
 });
@@ -267,7 +270,7 @@ export const batchNorm = scoped(function batchNorm(x: Tensor, params: BatchNormP
 /** Inverted dropout: zeroes each element with probability `rate` and scales the rest by 1/(1 − rate). */
 export const dropout = scoped(function dropout(x: Tensor, rate: number, key: RandomKey): Tensor {
   if (!(rate >= 0 && rate < 1)) throw new InputError('dropout', 'rate', `expected 0 ≤ rate < 1, got ${rate}`);
-  if (rate === 0) return x;
+  if (rate === 0) return alias(x, 'dropout');
   const keepMask = greaterEqual(uniform(key, x.shape), rate);
   return mul(x, mul(keepMask, 1 / (1 - rate)));
 });

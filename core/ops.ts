@@ -19,6 +19,16 @@ export function asTensor(x: TensorLike, op: string, argument: string): Tensor {
   throw new InputError(op, argument, `expected a Tensor or a number, got ${x === null ? 'null' : typeof x}`);
 }
 
+/**
+ * @internal a new tensor with `x`'s values (sharing storage where the backend can), for ops that
+ * would otherwise hand back their input: the caller may dispose the result without losing `x`.
+ */
+export function alias(x: Tensor, op: string, argument = 'x'): Tensor {
+  if (!(x instanceof Tensor)) throw new InputError(op, argument, `expected a Tensor, got ${x === null ? 'null' : typeof x}`);
+  x.assertLive(op, argument);
+  return runPrim('reshape', [x], { shape: x.shape }, [argument]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Creation
 
@@ -176,9 +186,16 @@ export const where = scoped(function where(cond: TensorLike, a: TensorLike, b: T
 });
 
 /** Elementwise maximum; at ties the gradient goes to `a`. */
-export const maximum = scoped((a: TensorLike, b: TensorLike): Tensor => where(greaterEqual(a, b), a, b));
+export const maximum = scoped((a: TensorLike, b: TensorLike): Tensor => minMax('maximum', a, b));
 /** Elementwise minimum; at ties the gradient goes to `a`. */
-export const minimum = scoped((a: TensorLike, b: TensorLike): Tensor => where(lessEqual(a, b), a, b));
+export const minimum = scoped((a: TensorLike, b: TensorLike): Tensor => minMax('minimum', a, b));
+
+function minMax(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
+  const ta = asTensor(a, op, 'a');
+  const tb = asTensor(b, op, 'b');
+  broadcastShapes(op, ta.shape, tb.shape);
+  return where(op === 'maximum' ? greaterEqual(ta, tb) : lessEqual(ta, tb), ta, tb);
+}
 
 /** Limits values to [lo, hi]; zero gradient outside. */
 export const clamp = scoped(function clamp(x: Tensor, lo: number, hi: number): Tensor {
@@ -224,6 +241,9 @@ export const reshape = scoped(function reshape(x: Tensor, shape: readonly number
 
 /** Inserts an extent-1 axis at `axis`. */
 export const expandDims = scoped(function expandDims(x: Tensor, axis: number): Tensor {
+  if (!Number.isInteger(axis) || axis < -(x.rank + 1) || axis > x.rank) {
+    throw new ShapeError('expandDims', 'axis', `axis ${axis} is out of range for inserting into shape ${showShape(x.shape)} (allowed ${-(x.rank + 1)} … ${x.rank})`);
+  }
   const a = normalizeAxis('expandDims', axis, x.rank + 1);
   const s = [...x.shape];
   s.splice(a, 0, 1);
@@ -232,7 +252,7 @@ export const expandDims = scoped(function expandDims(x: Tensor, axis: number): T
 
 /** Removes extent-1 axes (all of them, or those given). */
 export const squeeze = scoped(function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
-  const list = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, x.rank);
+  const list = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, x.shape);
   for (const a of list) if (x.shape[a] !== 1) throw new ShapeError('squeeze', 'axes', `axis ${a} of ${showShape(x.shape)} has extent ${x.shape[a]}, not 1`);
   return reshape(x, x.shape.filter((_, i) => !list.includes(i)));
 });
@@ -242,7 +262,7 @@ export const broadcastTo = scoped(function broadcastTo(x: Tensor, shape: readonl
   checkShape('broadcastTo', 'shape', shape);
   const target = broadcastShapes('broadcastTo', x.shape, shape, ['x', 'shape']);
   if (!sameShape(target, shape)) throw new ShapeError('broadcastTo', 'shape', `cannot broadcast ${showShape(x.shape)} to ${showShape(shape)}`);
-  if (sameShape(x.shape, shape)) return x;
+  if (sameShape(x.shape, shape)) return alias(x, 'broadcastTo');
   const lifted = x.rank < shape.length ? reshape(x, [...new Array<number>(shape.length - x.rank).fill(1), ...x.shape]) : x;
   return runPrim('broadcast', [lifted], { shape }, ['x']);
 });
@@ -252,7 +272,7 @@ export const broadcastTo = scoped(function broadcastTo(x: Tensor, shape: readonl
  * extent 1 in `shape` are summed with keepDims.
  */
 export const sumToShape = scoped(function sumToShape(x: Tensor, shape: Shape): Tensor {
-  if (sameShape(x.shape, shape)) return x;
+  if (sameShape(x.shape, shape)) return alias(x, 'sumToShape');
   const lead = x.rank - shape.length;
   if (lead < 0) throw new ShapeError('sumToShape', 'shape', `cannot sum ${showShape(x.shape)} to the larger rank of ${showShape(shape)}`);
   const axes: number[] = [];
@@ -287,14 +307,18 @@ export const slice = scoped(function slice(x: Tensor, begin: readonly number[], 
 /** Joins tensors along an existing axis. */
 export const concat = scoped(function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new ShapeError('concat', 'xs', 'expected a non-empty array of tensors');
-  const a = normalizeAxis('concat', axis, xs[0]!.rank);
-  if (xs.length === 1) return xs[0]!;
+  const a = normalizeAxis('concat', axis, xs[0]!.shape);
+  if (xs.length === 1) return alias(xs[0]!, 'concat', 'xs[0]');
   return runPrim('concat', xs, { axis: a }, xs.map((_, i) => `xs[${i}]`));
 });
 
 /** Joins tensors of equal shape along a new axis. */
 export const stack = scoped(function stack(xs: readonly Tensor[], axis: number = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new ShapeError('stack', 'xs', 'expected a non-empty array of tensors');
+  xs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new InputError('stack', `xs[${i}]`, `expected a Tensor, got ${x === null ? 'null' : typeof x}`);
+    if (!sameShape(x.shape, xs[0]!.shape)) throw new ShapeError('stack', `xs[${i}]`, `shape ${showShape(x.shape)} differs from xs[0]'s ${showShape(xs[0]!.shape)}; stack needs equal shapes`);
+  });
   const a = normalizeAxis('stack', axis, xs[0]!.rank + 1);
   return concat(xs.map((x) => expandDims(x, a)), a);
 });
@@ -303,11 +327,11 @@ export const stack = scoped(function stack(xs: readonly Tensor[], axis: number =
 // Reductions
 
 function reduce(prim: 'sum' | 'max', op: string, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
-  const list = normalizeAxes(op, axes, x.rank);
+  const list = normalizeAxes(op, axes, x.shape);
   if (prim === 'max') {
     for (const a of list) if (x.shape[a] === 0) throw new ShapeError(op, 'x', `${op} over the empty axis ${a} of ${showShape(x.shape)}`);
   }
-  const kept = list.length ? runPrim(prim, [x], { axes: list }, ['x']) : x;
+  const kept = list.length ? runPrim(prim, [x], { axes: list }, ['x']) : alias(x, op);
   return keepDims ? kept : reshape(kept, x.shape.filter((_, i) => !list.includes(i)));
 }
 
@@ -320,21 +344,21 @@ export const min = scoped((x: Tensor, axes?: number | readonly number[], keepDim
 
 /** Mean over `axes` (NaN over an empty axis). */
 export const mean = scoped(function mean(x: Tensor, axes?: number | readonly number[], keepDims: boolean = false): Tensor {
-  const list = normalizeAxes('mean', axes, x.rank);
+  const list = normalizeAxes('mean', axes, x.shape);
   const count = list.reduce((n, a) => n * x.shape[a]!, 1);
   return div(sum(x, list, keepDims), count);
 });
 
 /** Index of the first maximum along `axis`, as float32 (not differentiable). */
 export const argmax = scoped(function argmax(x: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('argmax', axis, x.rank);
+  const a = normalizeAxis('argmax', axis, x.shape);
   const kept = runPrim('argmax', [x], { axis: a }, ['x']);
   return reshape(kept, x.shape.filter((_, i) => i !== a));
 });
 
 /** log Σ exp(x) over `axes`, computed stably. */
 export const logSumExp = scoped(function logSumExp(x: Tensor, axes?: number | readonly number[], keepDims: boolean = false): Tensor {
-  const list = normalizeAxes('logSumExp', axes, x.rank);
+  const list = normalizeAxes('logSumExp', axes, x.shape);
   const m = stopGradient(max(x, list, true));
   const lse = add(log(sum(exp(sub(x, m)), list, true)), m);
   return keepDims ? lse : reshape(lse, x.shape.filter((_, i) => !list.includes(i)));
@@ -356,7 +380,12 @@ export const matmul = scoped(function matmul(a: Tensor, b: Tensor, options: { tr
   const [m, ka] = transA ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!] : [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
   const [kb, n] = transB ? [b.shape[b.rank - 1]!, b.shape[b.rank - 2]!] : [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
   if (ka !== kb) throw new ShapeError('matmul', 'a, b', `inner extents differ: ${showShape(a.shape)}${transA ? 'ᵀ' : ''} × ${showShape(b.shape)}${transB ? 'ᵀ' : ''} (${ka} vs ${kb})`);
-  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2), ['a (batch axes)', 'b (batch axes)']);
+  let batch: number[];
+  try {
+    batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError('matmul', 'a, b', `batch axes of ${showShape(a.shape)} and ${showShape(b.shape)} do not broadcast (${showShape(a.shape.slice(0, -2))} vs ${showShape(b.shape.slice(0, -2))})`);
+  }
   const bsize = sizeOf(batch);
   const to3 = (t: Tensor) => {
     const mat = t.shape.slice(-2);

@@ -146,7 +146,8 @@ export const rules: Rules = {
     // d(aᵇ) = b aᵇ⁻¹ da + aᵇ log(a) db
     vjp: (dy, [a, b], y, _p, needs) => [
       needs[0] ? unbroadcast(ops.mul(dy, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1)))), a!.shape) : null,
-      needs[1] ? unbroadcast(ops.mul(dy, ops.mul(y, ops.log(a!))), b!.shape) : null,
+      // NOTE: log is taken of where(a = 0, 1, a): at a = 0 the term is aᵇ·log a → 0 (b > 0), not NaN.
+      needs[1] ? unbroadcast(ops.mul(dy, ops.mul(y, ops.log(ops.where(ops.equal(a!, 0), 1, a!)))), b!.shape) : null,
     ],
   },
   compare: {

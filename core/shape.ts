@@ -71,24 +71,27 @@ export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
 
 /**
  * Normalises axes (negative counts from the end), checks range and duplicates, sorts ascending.
- * `undefined` means every axis.
+ * `undefined` means every axis. Pass the tensor's shape (or, for a new axis, a rank) so errors can
+ * name it.
  */
-export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number, argument = 'axes'): number[] {
+export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, shapeOrRank: Shape | number, argument = 'axes'): number[] {
+  const rank = typeof shapeOrRank === 'number' ? shapeOrRank : shapeOrRank.length;
+  const what = typeof shapeOrRank === 'number' ? `rank ${rank}` : `shape ${showShape(shapeOrRank)} (rank ${rank})`;
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out: number[] = [];
   for (const a of list) {
     if (!Number.isInteger(a) || a < -rank || a >= rank) {
-      throw new ShapeError(op, argument, `axis ${a} is out of range for a tensor of rank ${rank}`);
+      throw new ShapeError(op, argument, `axis ${a} is out of range for ${what}`);
     }
     const n = a < 0 ? a + rank : a;
-    if (out.includes(n)) throw new ShapeError(op, argument, `axis ${a} appears twice in ${JSON.stringify(list)}`);
+    if (out.includes(n)) throw new ShapeError(op, argument, `axis ${a} appears twice in ${JSON.stringify(list)} for ${what}`);
     out.push(n);
   }
   return out.sort((x, y) => x - y);
 }
 
 /** Normalises one axis (negative counts from the end). */
-export function normalizeAxis(op: string, axis: number, rank: number, argument = 'axis'): number {
-  return normalizeAxes(op, axis, rank, argument)[0]!;
+export function normalizeAxis(op: string, axis: number, shapeOrRank: Shape | number, argument = 'axis'): number {
+  return normalizeAxes(op, axis, shapeOrRank, argument)[0]!;
 }
