@@ -1,7 +1,28 @@
 /**
- * Datasets and loaders (the training issue fills this in). Importing this module registers the
+ * Datasets and loaders: the synthetic WMH-like dataset, PNG and NIfTI codecs, slice folders and
+ * NIfTI volumes, resizing, batching and the distance-map cache. Importing this module registers the
  * built-in backends.
  */
 import '../backends/register.js';
 
 export { signedDistanceMap, signedDistanceMaps } from '../losses/distance.js';
+export type { Dataset, Slice } from './types.js';
+export { syntheticDataset, type SyntheticOptions } from './synthetic.js';
+export { lesionStats, type LesionStats } from './lesion-stats.js';
+export { decodePng, encodePng, type DecodePngOptions, type RasterImage } from './png.js';
+export { readNifti, writeNifti, type NiftiOutput, type NiftiVolume } from './nifti.js';
+export { writeFileAtomic } from './files.js';
+export { resizeBilinear, resizeNearest } from './resize.js';
+export { planeShape, slicePlane, stackPlanes, type VolumeAxis } from './volume-slices.js';
+export {
+  listImageFiles,
+  loadDataset,
+  loadImageFile,
+  loadLabels,
+  type LabelFormat,
+  type LoadOptions,
+  type LoadedImage,
+  type LoadedLabels,
+} from './folders.js';
+export { DistanceMapCache, type DistanceMapCacheOptions } from './distance-cache.js';
+export { batchOrder, makeBatch, type Batch } from './batches.js';
