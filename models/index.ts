@@ -1,4 +1,31 @@
-/** Models, layers and optimizers. Importing this module registers the built-in backends. */
+/**
+ * Models and training: layers as pure functions of parameter trees, the U-Net, initialisation,
+ * optimizers, the learning-rate rule, the loss objective, the training loop, evaluation and
+ * checkpoints. Importing this module registers the built-in backends.
+ */
 import '../backends/register.js';
 
 export { adam, sgd, type Optimizer, type AdamOptions, type AdamState, type SgdOptions, type SgdState } from './optim.js';
+export { conv, convTranspose, norm, activate, pool2, drop, classProbabilities, type ConvLayerParams, type ConvTransposeLayerParams, type Activation } from './layers.js';
+export { initFilter, initConv, initConvTranspose, type InitScheme } from './init.js';
+export { namedLeaves, countScalars, type Model, type ApplyOptions } from './model.js';
+export {
+  unet, checkUNetConfig,
+  type UNet, type UNetConfig, type UNetParams, type UNetState, type DoubleConvParams, type DoubleConvState, type UpParams,
+} from './unet.js';
+export { objective, lossTerm, lossNames, type Objective, type LossName, type LossInputs, type ScheduleSpec } from './objective.js';
+export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } from './lr-schedule.js';
+export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
+export { metricsCsv, EpochRowCodec, type EpochRow } from './metrics-log.js';
+export { imageMetrics, summarizeImages, predictLabels, type ImageMetrics, type EvalSummary } from './evaluate.js';
+export type { Batch, LabelledImage, TrainingData } from './data-source.js';
+export {
+  train, checkConfigFitsData, configDifferences,
+  type TrainOptions, type TrainResult, type StepProgress, type EpochInfo,
+} from './train.js';
+export {
+  CHECKPOINT_VERSION, encodeCheckpoint, decodeCheckpoint, readCheckpointFile, restoreCheckpoint, loadCheckpoint, saveCheckpoint,
+  checkArchitecture, writeAtomic,
+  type Checkpoint, type CheckpointFile, type ResumeState, type OptimizerSnapshot,
+} from './checkpoint.js';
+export { closed, JsonFloat } from './codecs.js';

@@ -1,0 +1,128 @@
+/**
+ * Command-line flags: each command declares its flags once (name, kind, help); `parseArgs` turns
+ * argv into a record keyed by the camelCase flag names, converting values by kind. No
+ * dependencies. Accepted forms: `--name value`, `--name=value`, `--flag` for booleans (and
+ * `--no-flag` to turn one off).
+ */
+import { UsageError } from './errors.js';
+
+/** How a flag's value is read. */
+export type FlagKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'numbers';
+
+/** One flag of a command. */
+export interface FlagSpec {
+  /** kebab-case, without the dashes: `batch-size`. */
+  readonly name: string;
+  readonly kind: FlagKind;
+  /** One line for `--help`. */
+  readonly help: string;
+  /** Shown as the value's placeholder: `N`, `DIR`, `FILE`. */
+  readonly value?: string;
+  /** The default, as shown in `--help`. */
+  readonly default?: string;
+  /** Allowed values (of the string, or of each list item). */
+  readonly values?: readonly string[];
+  /** Smallest allowed number (of the value, or of each list item). */
+  readonly min?: number;
+  /** Values must be above `min`, not equal to it. */
+  readonly exclusiveMin?: boolean;
+  /** Largest allowed number. */
+  readonly max?: number;
+}
+
+/** A parsed value. */
+export type FlagValue = string | number | boolean | string[] | number[];
+
+/** kebab-case → camelCase: `batch-size` → `batchSize`. */
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** camelCase → kebab-case: `batchSize` → `batch-size`. */
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function convert(spec: FlagSpec, raw: string): FlagValue {
+  const flag = `--${spec.name}`;
+  const number = (s: string): number => {
+    const n = s.trim() === '' ? NaN : Number(s);
+    if (!Number.isFinite(n)) throw new UsageError(`${flag}: expected a number, got '${s}'`);
+    return n;
+  };
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      const n = number(raw);
+      if (!Number.isInteger(n)) throw new UsageError(`${flag}: expected an integer, got '${raw}'`);
+      return n;
+    }
+    case 'number':
+      return number(raw);
+    case 'boolean':
+      if (raw === 'true') return true;
+      if (raw === 'false') return false;
+      throw new UsageError(`${flag}: expected true or false, got '${raw}'`);
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'numbers':
+      return raw.split(',').map((s) => number(s.trim()));
+  }
+}
+
+/**
+ * Parses `argv` (after the command name) against `specs`. `--help`/`-h` sets `help: true`.
+ *
+ * @throws UsageError naming the flag: unknown flags, a missing value, a value of the wrong kind,
+ * a flag given twice, or a stray positional argument.
+ */
+export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): Record<string, FlagValue> {
+  const out: Record<string, FlagValue> = {};
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      out['help'] = true;
+      continue;
+    }
+    if (!arg.startsWith('--') || arg === '--') throw new UsageError(`unexpected argument '${arg}' (flags start with --; see --help)`);
+    const eq = arg.indexOf('=');
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    let spec = byName.get(name);
+    if (!spec && name.startsWith('no-') && byName.get(name.slice(3))?.kind === 'boolean' && inline === undefined) {
+      name = name.slice(3);
+      spec = byName.get(name);
+      inline = 'false';
+    }
+    if (!spec) throw new UsageError(`unknown flag --${name} (see --help)`);
+    const key = camelCase(spec.name);
+    if (key in out) throw new UsageError(`--${spec.name} is given twice`);
+    if (spec.kind === 'boolean') {
+      out[key] = convert(spec, inline ?? 'true');
+      continue;
+    }
+    let raw = inline;
+    if (raw === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`--${spec.name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
+      raw = next;
+      i++;
+    }
+    out[key] = convert(spec, raw);
+  }
+  return out;
+}
+
+/** The `--help` text of a command. */
+export function helpText(command: string, summary: string, usage: string, specs: readonly FlagSpec[]): string {
+  const left = specs.map((s) => `  --${s.name}${s.kind === 'boolean' ? '' : ` ${s.value ?? 'VALUE'}`}`);
+  const width = Math.min(34, Math.max(...left.map((l) => l.length)) + 2);
+  const lines = specs.map((s, i) => {
+    const l = left[i]!;
+    const help = `${s.help}${s.default !== undefined ? ` (default ${s.default})` : ''}`;
+    return l.length >= width ? `${l}\n${' '.repeat(width)}${help}` : `${l.padEnd(width)}${help}`;
+  });
+  return [`boundary-seg ${command}: ${summary}`, '', `usage: boundary-seg ${usage}`, '', 'flags:', ...lines, '  --help                          this text', ''].join('\n');
+}

@@ -1,0 +1,94 @@
+/**
+ * `boundary-seg predict`: segments images with a checkpoint and writes the labels in the input's
+ * format: PNG class indices (8-bit gray) for PNG slices, NIfTI (uint8, the input's header and
+ * affine) for NIfTI volumes.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { dispose } from '../../core/engine.js';
+import { encodePng, listImageFiles, loadImageFile, stackPlanes, writeFileAtomic, writeNifti, type LoadedImage } from '../../data/index.js';
+import { loadCheckpoint } from '../../models/checkpoint.js';
+import { unet } from '../../models/unet.js';
+import { helpText, parseArgs } from '../args.js';
+import { io } from '../io.js';
+import { resolveConfig } from '../config.js';
+import { asData, DataError, UsageError } from '../errors.js';
+import { predictFlags } from '../flags.js';
+import { predictSlices } from '../inference.js';
+import { createProgress } from '../progress.js';
+import { checkOutFolder, createOutFolder, defaultOut, selectBackend } from '../runtime.js';
+
+const SUMMARY = 'segment images with a checkpoint; labels come out in the input\'s format';
+const USAGE = 'predict --checkpoint FILE --input FILE|DIR [--out DIR] [flags]';
+
+/** `predict --help`. */
+export const predictHelp = (): string => helpText('predict', SUMMARY, USAGE, predictFlags);
+
+interface PredictFlags {
+  readonly checkpoint?: string;
+  readonly input?: string;
+  readonly axis?: 0 | 1 | 2;
+  readonly batchSize?: number;
+  readonly out?: string;
+  readonly backend?: string;
+  readonly quiet?: boolean;
+}
+
+/** The output file name of an input: same name, `.nii` / `.nii.gz` / `.png` kept. */
+function outputName(file: string): string {
+  return basename(file);
+}
+
+/** `boundary-seg predict`. Returns the exit code. */
+export async function predictCommand(argv: readonly string[]): Promise<number> {
+  const flags = parseArgs(argv, predictFlags);
+  if (flags['help']) {
+    io.out(predictHelp());
+    return 0;
+  }
+  const o = (await resolveConfig(flags, predictFlags)) as PredictFlags;
+  if (o.checkpoint === undefined) throw new UsageError('--checkpoint FILE is required');
+  if (o.input === undefined) throw new UsageError('--input FILE|DIR is required');
+  const out = o.out ?? defaultOut('predict');
+  await checkOutFolder(out);
+  await selectBackend(o.backend);
+  const file = o.checkpoint;
+  const ckpt = await asData(() => loadCheckpoint(file));
+  const input = o.input;
+  const st = await stat(input).catch(() => undefined);
+  if (!st) throw new DataError(`--input ${input}: no such file or folder`);
+  const files = st.isDirectory() ? await asData(() => listImageFiles(input)) : [input];
+  const loaded: Array<{ file: string; image: LoadedImage }> = [];
+  for (const f of files) {
+    const image = await asData(() => loadImageFile(f, { axis: o.axis ?? 0 }));
+    const c = image.slices[0]?.channels;
+    if (c !== ckpt.model.inChannels) throw new DataError(`${f}: has ${c} channel(s) but the network (${file}) takes ${ckpt.model.inChannels}`);
+    loaded.push({ file: f, image });
+  }
+  const names = loaded.map((l) => outputName(l.file));
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new DataError(`--input ${input}: two inputs would both write ${dup}`);
+
+  await createOutFolder(out);
+  const model = unet(ckpt.model);
+  const total = loaded.reduce((n, l) => n + l.image.slices.length, 0);
+  const progress = createProgress({ total, unit: 'slice', quiet: o.quiet });
+  let done = 0;
+  for (const [k, { file: f, image }] of loaded.entries()) {
+    const labels = await predictSlices(model, ckpt.params, ckpt.state, image.slices, o.batchSize ?? 8, (n) => progress.update(done + n, f));
+    done += image.slices.length;
+    const target = join(out, names[k]!);
+    if (image.format === 'png') {
+      const s = image.slices[0]!;
+      await writeFileAtomic(target, encodePng({ width: s.width, height: s.height, channels: 1, bitDepth: 8, data: labels[0]! }));
+    } else {
+      const v = image.volume!;
+      const volume = stackPlanes(labels, v.shape, image.axis);
+      await writeFileAtomic(target, writeNifti({ data: volume, shape: v.shape, spacing: v.spacing, header: v.header, datatype: 'uint8' }, f.endsWith('.gz')));
+    }
+  }
+  progress.finish();
+  io.out(`wrote ${loaded.length} label file(s) to ${out}\n`);
+  dispose(ckpt);
+  return 0;
+}

@@ -1,0 +1,90 @@
+/**
+ * The configuration of a training run, with its io-ts codec (it travels in checkpoints and is
+ * decoded from them) and defaults: the paper's protocol (Adam, lr 1e-3, batch 8, GDL + boundary
+ * loss with the rebalance schedule, halving after 20 epochs without improvement).
+ */
+import * as t from 'io-ts';
+import { scheduleNames, type ScheduleName } from '../losses/schedules.js';
+import { closed, NonNegativeInt, NonNegativeNumber, PositiveInt, PositiveNumber, UnitInterval } from './codecs.js';
+import type { LrRule } from './lr-schedule.js';
+import { lossNames, type LossName, type ScheduleSpec } from './objective.js';
+import type { UNetConfig } from './unet.js';
+
+/** A complete training configuration. */
+export interface TrainConfig {
+  readonly model: UNetConfig;
+  /** All randomness (initialisation, shuffling, dropout) derives from `key(seed)`. */
+  readonly seed: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly optimizer: 'adam' | 'sgd';
+  /** Adam's β₁ / β₂ (0.9 / 0.99, the reference's); SGD's momentum is `momentum`. */
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly momentum: number;
+  readonly losses: readonly LossName[];
+  readonly schedule: ScheduleSpec;
+  readonly lrRule: LrRule;
+  /** Epochs without improvement before the rate is halved (20). */
+  readonly lrPatience: number;
+  /** Shuffle the training slices each epoch (true). */
+  readonly shuffle: boolean;
+}
+
+/** The defaults of everything but the model. */
+export const trainDefaults: Omit<TrainConfig, 'model'> = Object.freeze<Omit<TrainConfig, 'model'>>({
+  seed: 0,
+  epochs: 20,
+  batchSize: 8,
+  learningRate: 1e-3,
+  optimizer: 'adam',
+  beta1: 0.9,
+  beta2: 0.99,
+  momentum: 0.9,
+  losses: ['gdl', 'boundary'],
+  schedule: { name: 'rebalance' },
+  lrRule: 'plateau',
+  lrPatience: 20,
+  shuffle: true,
+});
+
+const keyof = <K extends string>(values: readonly K[], name: string) =>
+  t.keyof(Object.fromEntries(values.map((v) => [v, null])) as { [k in K]: null }, name);
+
+/** Codec of `UNetConfig`. */
+export const UNetConfigCodec: t.Type<UNetConfig, unknown, unknown> = closed(
+  'UNetConfig',
+  { inChannels: PositiveInt, classes: PositiveInt, base: PositiveInt, depth: PositiveInt, batchNorm: t.boolean },
+  { dropout: UnitInterval, activation: keyof(['relu', 'leakyRelu'] as const, 'Activation'), init: keyof(['he', 'xavier'] as const, 'InitScheme') },
+);
+
+/** Codec of a loss name. */
+export const LossNameCodec = keyof(lossNames, 'LossName');
+/** Codec of a schedule name. */
+export const ScheduleNameCodec = keyof(scheduleNames as readonly ScheduleName[], 'ScheduleName');
+
+/** Codec of `ScheduleSpec`. */
+export const ScheduleSpecCodec: t.Type<ScheduleSpec, unknown, unknown> = closed(
+  'ScheduleSpec',
+  { name: ScheduleNameCodec },
+  { floorAtEpoch: PositiveInt, weights: t.readonlyArray(t.number), step: NonNegativeNumber, max: NonNegativeNumber },
+);
+
+/** Codec of `TrainConfig` (every field required: checkpoints store complete configs). */
+export const TrainConfigCodec: t.Type<TrainConfig, unknown, unknown> = closed('TrainConfig', {
+  model: UNetConfigCodec,
+  seed: NonNegativeInt,
+  epochs: PositiveInt,
+  batchSize: PositiveInt,
+  learningRate: PositiveNumber,
+  optimizer: keyof(['adam', 'sgd'] as const, 'Optimizer'),
+  beta1: UnitInterval,
+  beta2: UnitInterval,
+  momentum: UnitInterval,
+  losses: t.readonlyArray(LossNameCodec),
+  schedule: ScheduleSpecCodec,
+  lrRule: keyof(['plateau', 'reference', 'none'] as const, 'LrRule'),
+  lrPatience: PositiveInt,
+  shuffle: t.boolean,
+});

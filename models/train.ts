@@ -1,0 +1,284 @@
+/**
+ * The training loop: mini-batch steps with the loss weights of each epoch's schedule, validation
+ * after every epoch, the learning-rate rule, the best (highest mean validation Dice) and last
+ * checkpoints, and `metrics.csv`. All randomness derives from `key(seed)`: initialisation from
+ * `foldIn(root, 0)`, the epoch's shuffle from `foldIn(foldIn(root, 1), epoch)`, a step's dropout
+ * from `foldIn(foldIn(root, 2), step)` — so the random state to checkpoint is (seed, epoch, step),
+ * and a run resumed from its last checkpoint ends bit-identical to one never interrupted.
+ */
+import { join } from 'node:path';
+import { dispose, scope } from '../core/engine.js';
+import { InputError } from '../core/errors.js';
+import { softmax } from '../core/nn.js';
+import { argmax, concat, reshape, stack } from '../core/ops.js';
+import { foldIn, key, type RandomKey } from '../core/random.js';
+import { valueAndGrad } from '../core/autodiff.js';
+import { saveCheckpoint, writeAtomic, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
+import type { TrainingData } from './data-source.js';
+import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js';
+import { lrStart, lrStep, type LrState } from './lr-schedule.js';
+import { metricsCsv, type EpochRow } from './metrics-log.js';
+import { objective, type Objective } from './objective.js';
+import { adam, sgd, type AdamState, type Optimizer, type SgdState } from './optim.js';
+import type { TrainConfig } from './train-config.js';
+import { unet, type UNet, type UNetParams, type UNetState } from './unet.js';
+
+/** Progress after one optimizer step. */
+export interface StepProgress {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  readonly epochs: number;
+  /** 0-based step within the epoch. */
+  readonly stepInEpoch: number;
+  readonly stepsPerEpoch: number;
+  /** The step's weighted loss. */
+  readonly loss: number;
+}
+
+/** What `onEpoch` is told besides the row. */
+export interface EpochInfo {
+  /** The epoch set a new best mean validation Dice. */
+  readonly improved: boolean;
+  /** Wall time of the epoch, validation included. */
+  readonly seconds: number;
+  /** Per-image validation metrics of the epoch. */
+  readonly images: readonly ImageMetrics[];
+}
+
+/** Options of `train`. */
+export interface TrainOptions {
+  /** Continue from a `last` checkpoint (its config must be `config`, `epochs` aside). */
+  readonly resume?: Checkpoint;
+  /** Folder that receives `best.ckpt`, `last.ckpt` and `metrics.csv` after each epoch. */
+  readonly dir?: string;
+  readonly onStep?: (progress: StepProgress) => void;
+  /** After each epoch (and its files): return 'stop' to end the run there. */
+  readonly onEpoch?: (row: EpochRow, info: EpochInfo) => void | 'stop' | Promise<void | 'stop'>;
+}
+
+/** The outcome of `train`. Its tensors belong to the caller (`dispose(result)` frees them all). */
+export interface TrainResult {
+  readonly model: UNet;
+  readonly config: TrainConfig;
+  readonly rows: readonly EpochRow[];
+  /** The parameters and state after the last epoch run. */
+  readonly params: UNetParams;
+  readonly state: UNetState;
+  /** The epoch of highest mean validation Dice and its parameters (the best checkpoint). */
+  readonly best: { readonly epoch: number; readonly score: number; readonly params: UNetParams; readonly state: UNetState };
+  /** False when `onEpoch` stopped the run early. */
+  readonly completed: boolean;
+}
+
+type OptState = AdamState<UNetParams> | SgdState<UNetParams>;
+
+const STREAM_INIT = 0;
+const STREAM_SHUFFLE = 1;
+const STREAM_DROPOUT = 2;
+
+/**
+ * Checks that a config fits the data: channels, classes, image size divisible by 2^depth, at
+ * least one training image and one validation image.
+ *
+ * @throws InputError naming the field.
+ */
+export function checkConfigFitsData(config: TrainConfig, data: Pick<TrainingData, 'channels' | 'classes' | 'height' | 'width' | 'trainSize' | 'val'>): void {
+  const m = config.model;
+  if (m.inChannels !== data.channels) throw new InputError('train', 'model.inChannels', `the model takes ${m.inChannels} channel(s) but the images have ${data.channels}`);
+  if (m.classes !== data.classes) throw new InputError('train', 'model.classes', `the model predicts ${m.classes} classes but the labels have ${data.classes}`);
+  const f = 2 ** m.depth;
+  if (data.height % f !== 0 || data.width % f !== 0) throw new InputError('train', 'model.depth', `images of ${data.height}×${data.width} are not divisible by 2^depth = ${f} (depth ${m.depth})`);
+  if (data.trainSize < 1) throw new InputError('train', 'data', 'no training images');
+  if (data.val.length < 1) throw new InputError('train', 'data', 'no validation images');
+}
+
+function makeOptimizer(config: TrainConfig): Optimizer<UNetParams, OptState> {
+  return (config.optimizer === 'adam'
+    ? adam<UNetParams>({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: 1e-8 })
+    : sgd<UNetParams>({ learningRate: config.learningRate, momentum: config.momentum })) as Optimizer<UNetParams, OptState>;
+}
+
+function snapshotOptimizer(name: 'adam' | 'sgd', s: OptState): OptimizerSnapshot {
+  return name === 'adam'
+    ? { name, step: s.step, m: (s as AdamState<UNetParams>).m, v: (s as AdamState<UNetParams>).v }
+    : { name, step: s.step, velocity: (s as SgdState<UNetParams>).velocity };
+}
+
+function optimizerFromSnapshot(o: OptimizerSnapshot): OptState {
+  return o.name === 'adam' ? { step: o.step, m: o.m, v: o.v } : { step: o.step, velocity: o.velocity };
+}
+
+/** JSON text with object keys sorted, for comparing configs whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
+}
+
+/**
+ * The fields (`epochs` aside: a resumed run may be extended) in which two training configs
+ * differ, e.g. `['learningRate', 'model']`.
+ */
+export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof TrainConfig)[];
+  return keys.filter((k) => k !== 'epochs' && canonical(a[k]) !== canonical(b[k]));
+}
+
+/** Indices 0 … n − 1 in chunks of `size`. */
+function chunks(n: number, size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += size) out.push(Array.from({ length: Math.min(size, n - i) }, (_, j) => i + j));
+  return out;
+}
+
+/** Validation: the weighted loss (mean over images) and per-image metrics, in evaluation mode. */
+async function validate(model: UNet, params: UNetParams, state: UNetState, data: TrainingData, obj: Objective, weights: readonly number[], batchSize: number): Promise<{ loss: number; images: ImageMetrics[] }> {
+  let lossSum = 0;
+  const images: ImageMetrics[] = [];
+  const hw = data.height * data.width;
+  for (const idx of chunks(data.val.length, batchSize)) {
+    const b = data.batch('val', idx);
+    const [loss, pred] = scope(() => {
+      const [logits] = model.apply(params, state, b.images, { training: false });
+      const probs = softmax(logits, 1);
+      const total = obj.combine(obj.terms({ logits, probs, target: b.target, distMaps: b.distMaps }), weights);
+      return [total, argmax(logits, 1)];
+    });
+    dispose([b.images, b.target, b.distMaps]);
+    const [lv, pv] = await Promise.all([loss.data(), pred.data()]);
+    dispose([loss, pred]);
+    lossSum += lv[0]! * idx.length;
+    idx.forEach((i, j) => images.push(imageMetrics(data.val[i]!, Uint8Array.from(pv.subarray(j * hw, (j + 1) * hw)), data.classes)));
+  }
+  return { loss: lossSum / data.val.length, images };
+}
+
+/**
+ * Trains a U-Net on `data` as `config` says, or continues a run from `options.resume`.
+ * Everything that happens is a function of the config and the data, so two runs with one seed
+ * give bit-identical parameters and rows.
+ *
+ * @throws InputError when the config does not fit the data, when a resumed checkpoint's config
+ * differs from `config` (beyond `epochs`), or when the training loss becomes non-finite.
+ */
+export async function train(config: TrainConfig, data: TrainingData, options: TrainOptions = {}): Promise<TrainResult> {
+  checkConfigFitsData(config, data);
+  const model = unet(config.model);
+  const obj = objective(config.losses, config.schedule, data.classes);
+  const opt = makeOptimizer(config);
+  const root: RandomKey = key(config.seed);
+  const lrOptions = { rule: config.lrRule, patience: config.lrPatience } as const;
+
+  let params: UNetParams;
+  let state: UNetState;
+  let optState: OptState;
+  let lr: LrState;
+  let step: number;
+  const rows: EpochRow[] = [];
+  let best: { epoch: number; score: number; params: UNetParams; state: UNetState };
+
+  const r = options.resume?.resume;
+  if (options.resume) {
+    if (!r) throw new InputError('train', 'resume', 'a best checkpoint cannot be resumed: use last.ckpt');
+    const differs = configDifferences(r.config, config);
+    if (differs.length > 0) throw new InputError('train', 'resume', `the checkpoint was written by a run with another ${differs.join(', ')}`);
+    params = options.resume.params;
+    state = options.resume.state;
+    optState = optimizerFromSnapshot(r.optimizer);
+    lr = r.lr;
+    step = r.step;
+    rows.push(...r.rows);
+    const bestRow = rows[lr.bestEpoch];
+    best = { epoch: lr.bestEpoch, score: bestRow ? bestRow.valDice : -Infinity, params: r.best?.params ?? params, state: r.best?.state ?? state };
+  } else {
+    ({ params, state } = model.init(foldIn(root, STREAM_INIT)));
+    optState = opt.init(params);
+    lr = lrStart(config.learningRate);
+    step = 0;
+    best = { epoch: -1, score: -Infinity, params, state };
+  }
+
+  const stepsPerEpoch = Math.ceil(data.trainSize / config.batchSize);
+  /** Releases a replaced tree unless the best epoch still holds it. */
+  const retire = (old: unknown, kept: unknown) => {
+    if (old !== kept) dispose(old);
+  };
+  let completed = true;
+
+  for (let epoch = rows.length; epoch < config.epochs; epoch++) {
+    const t0 = performance.now();
+    const weights = obj.weights(epoch, config.epochs);
+    const order = data.batchOrder(data.trainSize, config.batchSize, foldIn(foldIn(root, STREAM_SHUFFLE), epoch), config.shuffle);
+    const lossSums = new Float64Array(1 + obj.losses.length);
+    for (let s = 0; s < order.length; s++) {
+      const b = data.batch('train', order[s]!);
+      const dropoutKey = foldIn(foldIn(root, STREAM_DROPOUT), step);
+      const currentState = state;
+      const [values, p2, s2, o2] = scope(() => {
+        const [[total, aux], grads] = valueAndGrad((p: UNetParams) => {
+          const [logits, next] = model.apply(p, currentState, b.images, { training: true, key: dropoutKey });
+          const probs = softmax(logits, 1);
+          const terms = obj.terms({ logits, probs, target: b.target, distMaps: b.distMaps });
+          return [obj.combine(terms, weights), { state: next, terms: stack(terms) }] as const;
+        }, { hasAux: true })(params);
+        const [np, no] = opt.update(params, grads, optState, { learningRate: lr.lr });
+        return [concat([reshape(total, [1]), aux.terms], 0), np, aux.state, no] as const;
+      });
+      dispose([b.images, b.target, b.distMaps]);
+      retire(params, best.params);
+      retire(state, best.state);
+      dispose(optState);
+      params = p2;
+      state = s2;
+      optState = o2;
+      step++;
+      const v = await values.data();
+      values.dispose();
+      if (!Number.isFinite(v[0]!)) throw new InputError('train', 'loss', `the training loss became ${v[0]} at epoch ${epoch}, step ${s} (lower --learning-rate?)`);
+      for (let i = 0; i < v.length; i++) lossSums[i] += v[i]!;
+      options.onStep?.({ epoch, epochs: config.epochs, stepInEpoch: s, stepsPerEpoch: order.length, loss: v[0]! });
+    }
+
+    const val = await validate(model, params, state, data, obj, weights, config.batchSize);
+    const summary = summarizeImages(val.images);
+    const row: EpochRow = {
+      epoch,
+      lr: lr.lr,
+      weights: [...weights],
+      trainLoss: lossSums[0]! / order.length,
+      trainTerms: Array.from(lossSums.subarray(1), (x) => x / order.length),
+      valLoss: val.loss,
+      valDice: summary.dice.mean,
+      valHd: summary.hd.mean,
+      valHd95: summary.hd95.mean,
+      missed: summary.missed,
+      falseAlarms: summary.falseAlarms,
+    };
+    rows.push(row);
+    lr = lrStep(lrOptions, lr, epoch, row.valDice);
+    const improved = row.valDice > best.score;
+    if (improved) {
+      if (best.params !== params) dispose([best.params, best.state]);
+      best = { epoch, score: row.valDice, params, state };
+    }
+
+    if (options.dir) {
+      const last: Checkpoint = {
+        kind: 'last', epoch: epoch + 1, model: model.config, params, state,
+        resume: {
+          config, step, lr, rows: [...rows], optimizer: snapshotOptimizer(config.optimizer, optState),
+          ...(best.params !== params ? { best: { params: best.params, state: best.state } } : {}),
+        },
+      };
+      if (improved) await saveCheckpoint(join(options.dir, 'best.ckpt'), { kind: 'best', epoch: epoch + 1, model: model.config, params, state });
+      await saveCheckpoint(join(options.dir, 'last.ckpt'), last);
+      await writeAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if ((await options.onEpoch?.(row, { improved, seconds, images: val.images })) === 'stop' && epoch + 1 < config.epochs) {
+      completed = false;
+      break;
+    }
+  }
+  dispose(optState);
+  return { model, config, rows, params, state, best: { ...best }, completed };
+}
