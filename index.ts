@@ -9,3 +9,4 @@ export * from './core/index.js';
 export * from './losses/index.js';
 export * from './metrics/index.js';
 export * from './models/index.js';
+export * from './data/index.js';

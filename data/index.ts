@@ -11,7 +11,7 @@ export { syntheticDataset, type SyntheticOptions } from './synthetic.js';
 export { lesionStats, type LesionStats } from './lesion-stats.js';
 export { decodePng, encodePng, type DecodePngOptions, type RasterImage } from './png.js';
 export { readNifti, writeNifti, type NiftiOutput, type NiftiVolume } from './nifti.js';
-export { writeFileAtomic } from './files.js';
+export { writeFileAtomic } from '../core/files.js';
 export { resizeBilinear, resizeNearest } from './resize.js';
 export { planeShape, slicePlane, stackPlanes, type VolumeAxis } from './volume-slices.js';
 export {

@@ -19,8 +19,8 @@
  * "NaN", "Infinity", "-Infinity". Float32 values are stored exactly, so a restored tensor equals
  * the saved one bit for bit.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/files.js';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { formatErrors } from '../core/codecs.js';
@@ -270,22 +270,8 @@ export async function loadCheckpoint(path: string, expected?: Partial<UNetConfig
   return restoreCheckpoint(await readCheckpointFile(path), expected);
 }
 
-/**
- * Writes bytes atomically: to a temporary file beside `path`, then renamed over it, so a reader
- * (or a crash) never sees a partial file.
- */
-export async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Encodes and writes a checkpoint atomically. */
 export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
-  await writeAtomic(path, await encodeCheckpoint(ckpt));
+  await writeFileAtomic(path, await encodeCheckpoint(ckpt));
 }

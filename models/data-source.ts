@@ -7,7 +7,7 @@ import type { RandomKey } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 
 /** One batch, as `data/`'s `makeBatch` makes it. */
-export interface Batch {
+export interface TrainingBatch {
   /** Images [B, C, H, W]. */
   readonly images: Tensor;
   /** One-hot target [B, K, H, W]. */
@@ -41,5 +41,5 @@ export interface TrainingData {
   /** Batches of indices in [0, count) for one epoch: shuffled by `key` when `shuffle`. */
   batchOrder(count: number, batchSize: number, key: RandomKey, shuffle: boolean): number[][];
   /** The batch of the given training or validation indices. Tensors belong to the caller. */
-  batch(split: 'train' | 'val', indices: readonly number[]): Batch;
+  batch(split: 'train' | 'val', indices: readonly number[]): TrainingBatch;
 }

@@ -18,14 +18,14 @@ export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } fr
 export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
 export { metricsCsv, EpochRowCodec, type EpochRow } from './metrics-log.js';
 export { imageMetrics, summarizeImages, predictLabels, type ImageMetrics, type EvalSummary } from './evaluate.js';
-export type { Batch, LabelledImage, TrainingData } from './data-source.js';
+export type { TrainingBatch, LabelledImage, TrainingData } from './data-source.js';
 export {
   train, checkConfigFitsData, configDifferences,
   type TrainOptions, type TrainResult, type StepProgress, type EpochInfo,
 } from './train.js';
 export {
   CHECKPOINT_VERSION, encodeCheckpoint, decodeCheckpoint, readCheckpointFile, restoreCheckpoint, loadCheckpoint, saveCheckpoint,
-  checkArchitecture, writeAtomic,
+  checkArchitecture,
   type Checkpoint, type CheckpointFile, type ResumeState, type OptimizerSnapshot,
 } from './checkpoint.js';
 export { closed, JsonFloat } from './codecs.js';

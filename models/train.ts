@@ -13,7 +13,8 @@ import { softmax } from '../core/nn.js';
 import { argmax, concat, reshape, stack } from '../core/ops.js';
 import { foldIn, key, type RandomKey } from '../core/random.js';
 import { valueAndGrad } from '../core/autodiff.js';
-import { saveCheckpoint, writeAtomic, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
+import { writeFileAtomic } from '../core/files.js';
+import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
 import type { TrainingData } from './data-source.js';
 import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js';
 import { lrStart, lrStep, type LrState } from './lr-schedule.js';
@@ -271,7 +272,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       };
       if (improved) await saveCheckpoint(join(options.dir, 'best.ckpt'), { kind: 'best', epoch: epoch + 1, model: model.config, params, state });
       await saveCheckpoint(join(options.dir, 'last.ckpt'), last);
-      await writeAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows));
+      await writeFileAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows));
     }
     const seconds = (performance.now() - t0) / 1000;
     if ((await options.onEpoch?.(row, { improved, seconds, images: val.images })) === 'stop' && epoch + 1 < config.epochs) {

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InputError, ShapeError } from '../core/errors.js';
-import { writeFileAtomic } from '../data/files.js';
+import { writeFileAtomic } from '../core/files.js';
 import { loadDataset, loadImageFile, loadLabels } from '../data/folders.js';
 import { readNifti, writeNifti } from '../data/nifti.js';
 import { encodePng } from '../data/png.js';

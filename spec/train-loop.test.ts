@@ -14,7 +14,7 @@ import * as core from '../core/index.js';
 import { signedDistanceMaps } from '../losses/index.js';
 import {
   decodeCheckpoint, encodeCheckpoint, loadCheckpoint, namedLeaves, restoreCheckpoint, train, trainDefaults,
-  type Batch, type LabelledImage, type TrainConfig, type TrainingData, type UNetParams,
+  type TrainingBatch, type LabelledImage, type TrainConfig, type TrainingData, type UNetParams,
 } from '../models/index.js';
 
 const SIZE = 16;
@@ -55,7 +55,7 @@ function standIn(trainSize: number, valSize: number, seed = 7): TrainingData {
       for (let i = 0; i < count; i += batchSize) out.push(order.slice(i, i + batchSize));
       return out;
     },
-    batch(split, indices): Batch {
+    batch(split, indices): TrainingBatch {
       const src = split === 'train' ? train : val;
       const n = indices.length;
       const images = new Float32Array(n * SIZE * SIZE);

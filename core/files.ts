@@ -1,5 +1,6 @@
 /**
- * Writing files so that a reader never sees half of one: write a temporary file beside the target,
+ * Host file output for every part of the library (loaders, checkpoints, reports): writing files so
+ * that a reader never sees half of one: write a temporary file beside the target,
  * then rename it over the target (atomic on POSIX file systems within one directory).
  */
 import { randomBytes } from 'node:crypto';
