@@ -1,0 +1,141 @@
+/**
+ * The gpu.js backend (`gpujs`, options `{ mode }`): every primitive compiled by gpu.js to a
+ * WebGPU, WebGL (headless-gl), WebAssembly or JavaScript kernel. Results stay on the device
+ * between operations; reads are asynchronous; dispatch is synchronous even on WebGPU, whose
+ * kernels return Promises (see `buffers.ts`).
+ */
+import type { Backend, BackendDescription } from '../../core/backend.js';
+import { BackendError } from '../../core/errors.js';
+import { sizeOf } from '../../core/shape.js';
+import { createCpuBackend } from '../cpu/backend.js';
+import { Store, type GpujsHandle } from './buffers.js';
+import { KernelCache } from './cache.js';
+import { makeKernels, PrimStats } from './kernels.js';
+import { openRuntime, resolveMode, type RuntimeInfo } from './runtime.js';
+import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type GpujsRunMode } from './settings.js';
+
+/** Counters of a gpu.js backend instance (tests and benchmarks). */
+export interface GpujsStats {
+  /** Kernels compiled since the backend started (the upload kernel included on GL/WebGPU). */
+  readonly compiles: number;
+  readonly evictions: number;
+  readonly cachedKernels: number;
+  /** Device values (textures, buffers, arrays) not freed yet. */
+  readonly deviceValues: number;
+  /** Per primitive: kernel class (or `host` / `view`) → launches, since the last reset. */
+  readonly byPrim: Record<string, Record<string, number>>;
+  /** Kernels that gpu.js degraded to another class, with its reason. */
+  readonly fallbacks: readonly string[];
+}
+
+/** The gpu.js backend: a Backend plus introspection and shutdown. */
+export interface GpujsBackend extends Backend<GpujsHandle> {
+  /** The mode that runs (`auto` resolved). */
+  readonly mode: GpujsRunMode;
+  /** The kernel class every launch is expected to report (`WebGPUKernel`, `HeadlessGLKernel`, …). */
+  readonly expectedKernelClass: string;
+  /** Why `auto` passed over the faster modes. */
+  readonly autoReasons: readonly string[];
+  stats(): GpujsStats;
+  /** Clears the per-primitive launch record. */
+  resetPrimStats(): void;
+  /** Resolves when every scheduled kernel has run. */
+  settle(): Promise<void>;
+  /**
+   * Destroys the kernels and the gpu.js instance; for WebGPU also the device, without which Node
+   * cannot exit (Dawn keeps the process alive while a device or `navigator.gpu` is referenced).
+   */
+  dispose(): Promise<void>;
+}
+
+function decodeMode(options: Readonly<Record<string, unknown>>): GpujsMode {
+  const unknown = Object.keys(options).filter((k) => k !== 'mode');
+  if (unknown.length > 0) throw new BackendError('setBackend', 'options', `gpujs takes { mode }, got unknown option(s) ${unknown.join(', ')}`);
+  const mode = options['mode'] ?? 'auto';
+  if (typeof mode !== 'string' || !(GPUJS_MODES as readonly string[]).includes(mode)) {
+    throw new BackendError('setBackend', 'options.mode', `expected one of ${GPUJS_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+  return mode as GpujsMode;
+}
+
+/** Settings for tests: a smaller kernel cache exercises eviction. */
+export interface GpujsInternals {
+  readonly cacheSize?: number;
+}
+
+/** Creates the backend (awaits a WebGPU adapter in `auto` and `webgpu` modes). */
+export async function createGpujsBackend(options: Readonly<Record<string, unknown>> = {}, internals: GpujsInternals = {}): Promise<GpujsBackend> {
+  const asked = decodeMode(options);
+  const { mode, reasons } = await resolveMode(asked);
+  const rt = await openRuntime(mode);
+  const info: RuntimeInfo = rt.info;
+  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE);
+  const store = new Store(rt, cache);
+  const stats = new PrimStats();
+  const hostCpu = createCpuBackend();
+  const kernels = makeKernels({ rt, store, cache, stats, hostCpu });
+  const uploadKernels = rt.hostMemory ? 0 : 1;
+  let disposed = false;
+
+  const classesThatRan = (): string[] => {
+    const seen = new Set<string>();
+    for (const m of stats.byPrim.values()) for (const k of m.keys()) if (k !== 'host' && k !== 'view') seen.add(k);
+    return [...seen];
+  };
+
+  const backend: GpujsBackend = {
+    name: 'gpujs',
+    mode,
+    expectedKernelClass: info.kernelClass,
+    autoReasons: reasons,
+    upload: (values, shape) => {
+      const n = sizeOf(shape);
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = values[i]!;
+      if (n <= 1) return store.wrap(store.host(data));
+      if (n > MAX_ELEMENTS) throw new BackendError('tensor', 'shape', `gpujs handles at most 2^24 = ${MAX_ELEMENTS} elements per tensor; got [${shape.join(', ')}]`);
+      return store.wrap(store.device(rt.upload(data), n));
+    },
+    read: (h) => {
+      if (h.released) return Promise.reject(new BackendError('read', 'handle', 'the handle was released'));
+      return store.read(h.buffer);
+    },
+    release: (h) => store.release(h),
+    memory: () => store.memory(),
+    describe: async (): Promise<BackendDescription> => {
+      const ran = classesThatRan();
+      const kernelClass = ran.length === 0 ? info.kernelClass : ran.join(' + ');
+      return {
+        name: 'gpujs',
+        mode,
+        kernelClass: stats.fallbacks.length > 0 ? `${kernelClass} (fallbacks: ${stats.fallbacks.join('; ')})` : kernelClass,
+        renderer: info.renderer,
+        software: info.software,
+        precision: 'float32',
+      };
+    },
+    kernels,
+    stats: () => {
+      const c = cache.stats();
+      return {
+        compiles: c.compiles + uploadKernels,
+        evictions: c.evictions,
+        cachedKernels: c.size,
+        deviceValues: store.deviceValues(),
+        byPrim: stats.snapshot(),
+        fallbacks: [...stats.fallbacks],
+      };
+    },
+    resetPrimStats: () => stats.reset(),
+    settle: () => store.settle(),
+    dispose: async () => {
+      if (disposed) return;
+      disposed = true;
+      await store.settle();
+      cache.clear();
+      await rt.dispose();
+    },
+  };
+  if (rt.readSync) backend.readSync = (h) => store.readSync(h.buffer);
+  return backend;
+}

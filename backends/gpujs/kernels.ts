@@ -1,0 +1,284 @@
+/**
+ * The gpu.js kernel table: one entry per primitive (exhaustive: `tsc` refuses a missing one).
+ * Each builds a kernel spec from the templates of `codegen.ts`, takes the compiled kernel from the
+ * cache and launches it; scalars and zero-size tensors are answered on the host with the CPU
+ * reference kernels, without launching anything.
+ */
+import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
+import { BackendError } from '../../core/errors.js';
+import type { PrimName, PrimParams } from '../../core/primitives.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../core/shape.js';
+import type { CpuHandle } from '../cpu/storage.js';
+import type { CacheEntry, KernelCache } from './cache.js';
+import type { Arg, Buffer, GpujsHandle, Store } from './buffers.js';
+import * as gen from './codegen.js';
+import { FILTER_GRAD_CHUNK, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
+
+/** Kernel specs remembered (cleared when full). */
+const SPEC_MEMO_SIZE = 4096;
+import type { Runtime } from './runtime.js';
+
+/** Which kernel classes ran each primitive (`host`: answered on the host; `view`: no kernel). */
+export class PrimStats {
+  readonly byPrim = new Map<PrimName, Map<string, number>>();
+  readonly fallbacks: string[] = [];
+
+  record(prim: PrimName, kernelClass: string): void {
+    let m = this.byPrim.get(prim);
+    if (!m) this.byPrim.set(prim, (m = new Map()));
+    m.set(kernelClass, (m.get(kernelClass) ?? 0) + 1);
+  }
+
+  /** `{ prim: { class: count } }` */
+  snapshot(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.byPrim].map(([p, m]) => [p, Object.fromEntries(m)]));
+  }
+
+  reset(): void {
+    this.byPrim.clear();
+  }
+}
+
+/** What the kernels need. */
+export interface KernelContext {
+  readonly rt: Runtime;
+  readonly store: Store;
+  readonly cache: KernelCache;
+  readonly stats: PrimStats;
+  /** The float32 CPU reference backend, for host answers. */
+  readonly hostCpu: Backend<CpuHandle>;
+}
+
+type In = readonly KernelInput<GpujsHandle>[];
+
+/** An input as a kernel sees it. */
+interface Operand {
+  readonly buffer: Buffer;
+  readonly shape: Shape;
+  readonly kind: gen.ArgKind;
+  readonly arg: Arg;
+}
+
+const operand = (x: { buffer: Buffer; shape: Shape }): Operand =>
+  x.buffer.host ? { ...x, kind: 'scalar', arg: x.buffer.host[0]! } : { ...x, kind: 'array', arg: x.buffer };
+
+/** Builds the kernel table over a context. */
+export function makeKernels(ctx: KernelContext): KernelTable<GpujsHandle> {
+  const { store, cache, stats, rt } = ctx;
+
+  /** Kernel specs by a key of everything they are built from (building one costs ~10 µs). */
+  const specs = new Map<string, gen.KernelSpec>();
+  const spec = (key: unknown[], build: () => gen.KernelSpec): gen.KernelSpec => {
+    const k = JSON.stringify(key);
+    let s = specs.get(k);
+    if (!s) {
+      if (specs.size >= SPEC_MEMO_SIZE) specs.clear();
+      specs.set(k, (s = build()));
+    }
+    return s;
+  };
+
+  /** Launches a spec's kernel and records the class that ran it. */
+  const launch = (prim: PrimName, spec: gen.KernelSpec, args: readonly Arg[]): Buffer => {
+    // NOTE: gpu.js compiles the size of every array argument into the kernel (GLSL texture sizes
+    // are literals): the key includes them, whatever the template's own key says.
+    const sizes = args.map((a) => (typeof a === 'number' ? 's' : a.size)).join(',');
+    const entry: CacheEntry = cache.get({ ...spec, key: `${spec.key}|args:${sizes}` });
+    const out = store.launch(entry, args, spec.size);
+    const kernel = entry.kernel.kernel;
+    const cls = kernel.constructor.name;
+    stats.record(prim, cls);
+    if (cls !== rt.info.kernelClass && kernel.fallbackReason) {
+      const why = `${prim}: ${cls} (${kernel.fallbackReason})`;
+      if (!stats.fallbacks.includes(why)) stats.fallbacks.push(why);
+    }
+    return out;
+  };
+
+  /** A buffer of `size` copies of `value` (on the host when size ≤ 1 or memory is the host's). */
+  const fill = (prim: PrimName, size: number, value: number): Buffer => {
+    if (size <= 1 || rt.hostMemory) {
+      stats.record(prim, 'host');
+      const data = new Float32Array(size).fill(value);
+      return size <= 1 ? store.host(data) : store.device(data, size);
+    }
+    return launch(prim, spec(['fill', size], () => gen.fill(size)), [value]);
+  };
+
+  /** Runs a primitive on the host with the CPU reference kernel (scalar and empty operands). */
+  const onHost = <P extends PrimName>(prim: P, inputs: In, outShape: Shape, params: PrimParams[P]): Buffer => {
+    const cpu = ctx.hostCpu;
+    const ins = inputs.map((x) => ({ handle: cpu.upload(x.handle.buffer.host!, x.shape), shape: x.shape }));
+    const out = (cpu.kernels[prim] as (i: typeof ins, s: Shape, p: PrimParams[P]) => CpuHandle)(ins, outShape, params);
+    const data = Float32Array.from(out.data);
+    for (const x of ins) cpu.release(x.handle);
+    cpu.release(out);
+    stats.record(prim, 'host');
+    return data.length <= 1 ? store.host(data) : store.device(rt.upload(data), data.length);
+  };
+
+  const checkSize = (prim: PrimName, what: string, shape: Shape): void => {
+    if (sizeOf(shape) > MAX_ELEMENTS) {
+      throw new BackendError(prim, what, `gpujs kernels index in float32 and handle at most 2^24 = ${MAX_ELEMENTS} elements per tensor; got [${shape.join(', ')}] (${sizeOf(shape)} elements)`);
+    }
+  };
+
+  /**
+   * The common path of every primitive: zero-size output → empty host buffer; only host inputs
+   * and a scalar output → host; an empty input → the primitive's value for no terms; else the
+   * device kernel(s).
+   */
+  const prim = <P extends PrimName>(
+    name: P,
+    device: (ops: Operand[], outShape: Shape, params: PrimParams[P]) => Buffer,
+    emptyValue?: (params: PrimParams[P]) => number,
+  ) => (inputs: In, outShape: Shape, params: PrimParams[P]): GpujsHandle => {
+    const size = sizeOf(outShape);
+    let out: Buffer;
+    if (size === 0) {
+      stats.record(name, 'host');
+      out = store.host(new Float32Array(0));
+    } else if (inputs.every((x) => x.handle.buffer.host !== undefined) && (size <= 1 || inputs.some((x) => x.handle.buffer.size === 0))) {
+      out = onHost(name, inputs, outShape, params);
+    } else if (emptyValue && inputs.some((x) => x.handle.buffer.size === 0)) {
+      out = fill(name, size, emptyValue(params));
+    } else {
+      checkSize(name, 'output', outShape);
+      inputs.forEach((x, i) => checkSize(name, `input ${i}`, x.shape));
+      out = device(inputs.map((x) => operand({ buffer: x.handle.buffer, shape: x.shape })), outShape, params);
+    }
+    return store.wrap(out);
+  };
+
+  const elementwise = <P extends PrimName>(name: P, body: (p: PrimParams[P]) => gen.Body, key: (p: PrimParams[P]) => string = () => name) =>
+    prim(name, (ops, outShape, p: PrimParams[P]) => {
+      const k = spec(['ew', key(p), outShape, ops.map((x) => [x.kind, x.shape])], () =>
+        gen.elementwise(key(p), outShape, ops.map((x) => ({ kind: x.kind, strides: broadcastStrides(x.shape, outShape), base: 0 })), body(p)));
+      return launch(name, k, ops.map((x) => x.arg));
+    });
+  const fixed = (body: gen.Body) => () => body;
+
+  /** Copies x through the strided view (strides per output axis, base offset). */
+  const gather = (name: PrimName, x: Operand, outShape: Shape, strides: readonly number[], base: number): Buffer =>
+    launch(name, spec(['copy', outShape, x.kind, strides, base], () => gen.elementwise('copy', outShape, [{ kind: x.kind, strides, base }], gen.copyBody)), [x.arg]);
+
+  /** sum or max over axes, in stages when the reduction is long. */
+  const reduce = (name: PrimName, op: gen.ReduceOp, x: Operand, axes: readonly number[]): Buffer => {
+    const { kept, reduced } = gen.reductionAxes(x.shape, axes);
+    const n = reduced.reduce((a, r) => a * r.n, 1);
+    if (n <= REDUCE_CHUNK || x.kind === 'scalar') return launch(name, spec(['reduce', op, kept, reduced], () => gen.reduce(op, kept, reduced)), [x.arg]);
+    const rows = kept.reduce((a, k) => a * k.n, 1);
+    let rowsView: Operand = x;
+    let temp: Buffer | undefined;
+    if (!(reduced.length === 1 && reduced[0]!.stride === 1)) {
+      // bring the reduced axes last: x as [rows, n]
+      const perm = [...x.shape.keys()].filter((a) => !axes.includes(a)).concat([...axes]);
+      const s = stridesOf(x.shape);
+      temp = gather(name, x, perm.map((a) => x.shape[a]!), perm.map((a) => s[a]!), 0);
+      rowsView = { buffer: temp, shape: [rows, n], kind: 'array', arg: temp };
+    }
+    const chunk = Math.min(1024, Math.max(256, Math.ceil(Math.sqrt(n))));
+    const partial = launch(name, spec(['chunks', op, rows, n, chunk], () => gen.reduceChunks(op, rows, n, chunk)), [rowsView.arg]);
+    if (temp) store.discard(temp);
+    const parts = Math.ceil(n / chunk);
+    const out = reduce(name, op, { buffer: partial, shape: [rows, parts], kind: 'array', arg: partial }, [1]);
+    store.discard(partial);
+    return out;
+  };
+
+  /** Concat of any number of non-empty operands, at most MAX_KERNEL_INPUTS per kernel. */
+  const concat = (ops: readonly Operand[], axis: number): Buffer => {
+    if (ops.length <= MAX_KERNEL_INPUTS) {
+      const shapes = ops.map((x) => x.shape);
+      const kinds = ops.map((x) => x.kind);
+      return launch('concat', spec(['concat', shapes, kinds, axis], () => gen.concat(shapes, kinds, axis)), ops.map((x) => x.arg));
+    }
+    const groups: Operand[] = [];
+    const temps: Buffer[] = [];
+    for (let i = 0; i < ops.length; i += MAX_KERNEL_INPUTS) {
+      const part = ops.slice(i, i + MAX_KERNEL_INPUTS);
+      const b = concat(part, axis);
+      temps.push(b);
+      const shape = part[0]!.shape.map((d, k) => (k === axis ? part.reduce((a, x) => a + x.shape[axis]!, 0) : d));
+      groups.push({ buffer: b, shape, kind: 'array', arg: b });
+    }
+    const out = concat(groups, axis);
+    for (const t of temps) store.discard(t);
+    return out;
+  };
+
+  const view = (name: PrimName) => ([x]: In): GpujsHandle => {
+    stats.record(name, 'view');
+    return store.wrap(x!.handle.buffer);
+  };
+
+  return {
+    neg: elementwise('neg', fixed(gen.unaryBodies.neg)),
+    exp: elementwise('exp', fixed(gen.unaryBodies.exp)),
+    log: elementwise('log', fixed(gen.unaryBodies.log)),
+    sqrt: elementwise('sqrt', fixed(gen.unaryBodies.sqrt)),
+    abs: elementwise('abs', fixed(gen.unaryBodies.abs)),
+    sign: elementwise('sign', fixed(gen.unaryBodies.sign)),
+    add: elementwise('add', fixed(gen.binaryBodies.add)),
+    sub: elementwise('sub', fixed(gen.binaryBodies.sub)),
+    mul: elementwise('mul', fixed(gen.binaryBodies.mul)),
+    div: elementwise('div', fixed(gen.binaryBodies.div)),
+    pow: elementwise('pow', fixed(gen.binaryBodies.pow)),
+    compare: elementwise('compare', (p) => gen.compareBody(p.op), (p) => `compare:${p.op}`),
+    where: elementwise('where', fixed(gen.whereBody)),
+    sum: prim('sum', ([x], _s, p) => reduce('sum', 'sum', x!, p.axes), () => 0),
+    max: prim('max', ([x], _s, p) => reduce('max', 'max', x!, p.axes), () => -Infinity),
+    argmax: prim('argmax', ([x], _s, p) => {
+      const s = x!.shape;
+      const outer = sizeOf(s.slice(0, p.axis));
+      const inner = sizeOf(s.slice(p.axis + 1));
+      return launch('argmax', spec(['argmax', outer, s[p.axis], inner], () => gen.argmax(outer, s[p.axis]!, inner)), [x!.arg]);
+    }),
+    // NOTE: buffers are flat and immutable: reshape is a new handle on the same buffer.
+    reshape: view('reshape'),
+    broadcast: prim('broadcast', ([x], outShape) => gather('broadcast', x!, outShape, broadcastStrides(x!.shape, outShape), 0)),
+    permute: prim('permute', ([x], outShape, p) => {
+      const s = stridesOf(x!.shape);
+      return gather('permute', x!, outShape, p.perm.map((a) => s[a]!), 0);
+    }),
+    pad: prim('pad', ([x], _s, p) => launch('pad', spec(['pad', x!.shape, x!.kind, p.widths], () => gen.pad(x!.shape, x!.kind, p.widths)), [x!.arg, p.value]), (p) => p.value),
+    slice: prim('slice', ([x], outShape, p) => {
+      const s = stridesOf(x!.shape);
+      return gather('slice', x!, outShape, s, p.begin.reduce((a, b, i) => a + b * s[i]!, 0));
+    }),
+    concat: (inputs, outShape, p) => {
+      const nonEmpty = inputs.filter((x) => x.handle.buffer.size > 0);
+      if (nonEmpty.length === 1 && sizeOf(outShape) > 0) return view('concat')(nonEmpty);
+      return prim('concat', (ops) => concat(ops.filter((x) => x.buffer.size > 0), p.axis))(inputs, outShape, p);
+    },
+    matmul: prim('matmul', ([a, b], outShape, p) => {
+      const [batch, m, n] = outShape as [number, number, number];
+      const k = p.transA ? a!.shape[1]! : a!.shape[2]!;
+      const kinds = [a!.kind, b!.kind];
+      return launch('matmul', spec(['matmul', outShape, k, p, kinds], () => gen.matmul(batch, m, n, k, p.transA, p.transB, kinds)), [a!.arg, b!.arg]);
+    }, () => 0),
+    conv2d: prim('conv2d', ([x, w], outShape, p) => {
+      const kinds = [x!.kind, w!.kind];
+      return launch('conv2d', spec(['conv2d', x!.shape, w!.shape, p, kinds], () => gen.conv2d(gen.convGeometry(x!.shape, w!.shape, outShape, p), p, kinds)), [x!.arg, w!.arg]);
+    }, () => 0),
+    conv2dBackpropInput: prim('conv2dBackpropInput', ([dy, w], outShape, p) => {
+      const kinds = [dy!.kind, w!.kind];
+      const k = spec(['conv2dBackpropInput', dy!.shape, w!.shape, p, kinds], () => gen.conv2dBackpropInput(gen.convGeometry(outShape, w!.shape, dy!.shape, p), p, kinds));
+      return launch('conv2dBackpropInput', k, [dy!.arg, w!.arg]);
+    }, () => 0),
+    conv2dBackpropFilter: prim('conv2dBackpropFilter', ([x, dy], outShape, p) => {
+      const g = gen.convGeometry(x!.shape, outShape, dy!.shape, p);
+      const rows = g.n * g.ho;
+      const rowsPerPart = rows * g.wo > FILTER_GRAD_CHUNK ? Math.max(1, Math.floor(FILTER_GRAD_CHUNK / g.wo)) : rows;
+      const parts = Math.ceil(rows / rowsPerPart);
+      const kinds = [x!.kind, dy!.kind];
+      const k = spec(['conv2dBackpropFilter', x!.shape, dy!.shape, p, kinds, rowsPerPart], () => gen.conv2dBackpropFilter(g, p, kinds, rowsPerPart));
+      const partial = launch('conv2dBackpropFilter', k, [x!.arg, dy!.arg]);
+      if (parts === 1) return partial;
+      const filter = sizeOf(outShape);
+      const out = reduce('conv2dBackpropFilter', 'sum', { buffer: partial, shape: [parts, filter], kind: 'array', arg: partial }, [0]);
+      store.discard(partial);
+      return out;
+    }, () => 0),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * A small conv net's training steps give the same losses on every backend (every registered
+ * backend and every gpu.js mode available here) within tolerance, with no change to its code:
+ * the model below names no backend.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import '../backends/register.js';
+import * as core from '../core/index.js';
+import type { GpujsBackend } from '../backends/gpujs/backend.js';
+import type { GpujsRunMode } from '../backends/gpujs/settings.js';
+import { adam } from '../models/optim.js';
+import { unavailable } from './conformance-gpujs.js';
+
+type Params = { w1: core.Tensor; b1: core.Tensor; w2: core.Tensor; w3: core.Tensor; b3: core.Tensor };
+const SIZE = 12;
+const BATCH = 2;
+const STEPS = 3;
+
+const host = (n: number, seed: number, scale: number): Float32Array => Float32Array.from(core.normalArray(core.key(seed), n), (v) => v * scale);
+
+/** The model: conv → relu → max-pool → conv → relu → upsample → concat skip → 1×1 conv. */
+function logits(p: Params, x: core.Tensor): core.Tensor {
+  const h1 = core.relu(core.add(core.conv2d(x, p.w1, { padding: 1 }), p.b1));
+  const h2 = core.relu(core.conv2d(core.maxPool2d(h1, { size: 2 }), p.w2, { padding: 'same' }));
+  const up = core.upsampleNearest(h2, 2);
+  return core.add(core.conv2d(core.concat([h1, up], 1), p.w3), p.b3);
+}
+
+function loss(p: Params, x: core.Tensor, target: core.Tensor): core.Tensor {
+  return core.neg(core.mean(core.sum(core.mul(core.logSoftmax(logits(p, x), 1), target), 1)));
+}
+
+/** Losses of STEPS Adam steps on the selected backend. */
+async function train(): Promise<number[]> {
+  let params: Params = {
+    w1: core.tensor(host(6 * 1 * 9, 1, 0.4), [6, 1, 3, 3]),
+    b1: core.tensor(host(6, 2, 0.1), [1, 6, 1, 1]),
+    w2: core.tensor(host(6 * 6 * 9, 3, 0.2), [6, 6, 3, 3]),
+    w3: core.tensor(host(2 * 12, 4, 0.3), [2, 12, 1, 1]),
+    b3: core.zeros([1, 2, 1, 1]),
+  };
+  const images = host(BATCH * SIZE * SIZE, 5, 1);
+  const labels = Float32Array.from(images, (v, i) => (v + 0.3 * Math.sin(i) > 0.2 ? 1 : 0));
+  const opt = adam<Params>({ learningRate: 1e-2 });
+  let state = opt.init(params);
+  const losses: number[] = [];
+  for (let step = 0; step < STEPS; step++) {
+    const [value, p2, s2] = core.scope(() => {
+      const x = core.tensor(images, [BATCH, 1, SIZE, SIZE]);
+      const target = core.oneHot(core.tensor(labels, [BATCH, SIZE, SIZE]), 2);
+      const [v, grads] = core.valueAndGrad(loss)(params, x, target);
+      const [np, ns] = opt.update(params, grads, state);
+      return [v, np, ns] as const;
+    });
+    core.dispose([params, state]);
+    params = p2;
+    state = s2;
+    losses.push((await value.data())[0]!);
+    value.dispose();
+  }
+  core.dispose([params, state]);
+  return losses;
+}
+
+const gpujsModes: GpujsRunMode[] = ['cpu', 'webasm', 'headlessgl', 'webgpu'];
+const targets: { label: string; name: string; options: Record<string, unknown>; tolerance: number }[] = [];
+for (const name of core.listBackends()) {
+  if (name === 'cpu64') continue;
+  if (name !== 'gpujs') {
+    targets.push({ label: name, name, options: {}, tolerance: 1e-4 });
+    continue;
+  }
+  for (const mode of gpujsModes) {
+    const problem = await unavailable(mode);
+    if (problem === undefined) targets.push({ label: `gpujs:${mode}`, name, options: { mode }, tolerance: 1e-4 });
+    else console.log(`gpujs:${mode} training step SKIPPED: ${problem}`);
+  }
+}
+
+const reference = await (async () => {
+  await core.setBackend('cpu64');
+  return train();
+})();
+
+for (const t of targets) {
+  test(`${t.label}: ${STEPS} training steps give cpu64's losses within ${t.tolerance}`, async () => {
+    await core.setBackend(t.name, t.options);
+    const got = await train();
+    const err = Math.max(...got.map((v, i) => Math.abs(v - reference[i]!) / Math.max(1, Math.abs(reference[i]!))));
+    console.log(`${t.label}: losses ${got.map((v) => v.toFixed(6)).join(', ')} (cpu64 ${reference.map((v) => v.toFixed(6)).join(', ')}), error ${err.toExponential(2)}`);
+    assert.ok(err <= t.tolerance, `${t.label}: losses ${got.join(', ')} vs cpu64 ${reference.join(', ')}`);
+    assert.ok(reference[STEPS - 1]! < reference[0]!, 'the loss falls');
+  });
+}
+
+after(async () => {
+  for (const t of targets.filter((x) => x.name === 'gpujs')) {
+    await core.setBackend(t.name, t.options);
+    await (core.getBackend() as GpujsBackend).dispose();
+  }
+});
