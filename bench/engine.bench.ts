@@ -8,7 +8,7 @@ import * as core from '../core/index.js';
 import type { Contestant, Workload } from './workload.js';
 
 /** Project backends compared by the engine workloads. */
-const BACKENDS = ['cpu'] as const;
+const BACKENDS = ['wasm', 'cpu'] as const;
 
 function filled(n: number, seed: number): Float32Array {
   const u = core.uniformArray(core.key(seed), n);

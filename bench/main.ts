@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- --only <pattern>]`: every benchmark suite, API §6 output format.
  */
+import { cleanupCpuPeers, unetWorkloads, withCpuPeers } from './cpu-peers.bench.js';
 import { edtWorkloads } from './edt.bench.js';
 import { engineWorkloads } from './engine.bench.js';
+import { disposeGpujs, gpujsWorkloads } from './gpujs.bench.js';
 import { runWorkloads } from './harness.js';
 
 const args = process.argv.slice(2);
@@ -15,5 +17,7 @@ if (onlyAt >= 0 && !only) {
 
 const started = Date.now();
 console.log(`boundary-seg benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores)${only ? `, only /${only}/i` : ''}`);
-await runWorkloads([...engineWorkloads(), ...edtWorkloads()], { only });
+await runWorkloads([...withCpuPeers(engineWorkloads()), ...(await gpujsWorkloads(only)), ...unetWorkloads(), ...edtWorkloads()], { only });
+cleanupCpuPeers();
+await disposeGpujs();
 console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);

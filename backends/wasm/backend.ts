@@ -1,0 +1,200 @@
+/**
+ * `wasm`: the fast CPU backend. Tensors live in one shared `WebAssembly.Memory`; the compute-bound
+ * primitives (matmul and the convolution family) and the hot memory-bound ones run as generated
+ * WebAssembly SIMD kernels on every core (`worker_threads`, static partitioning by output, fixed
+ * reduction order: results are bit-identical run to run and whatever the number of threads); the
+ * rest reuse the reference kernels over views of that memory. Synchronous and deterministic.
+ */
+import { availableParallelism } from 'node:os';
+import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
+import { sizeOf, type Shape } from '../../core/shape.js';
+import { binaryFns, compareFns, mapBinary, mapUnary, mapWhere, unaryFns, type BinaryFn, type UnaryFn } from '../cpu/elementwise.js';
+import { broadcastKernel, concatKernel, padKernel, permuteKernel, sliceKernel } from '../cpu/movement.js';
+import { reduceArgmax, reduceMax, reduceSum } from '../cpu/reduce.js';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
+import { gemm } from './gemm.js';
+import type { Block } from './heap.js';
+import { Runtime } from './runtime.js';
+import { fastBinary, fastCompare, fastReduce, fastUnary, fastWhere } from './elementwise.js';
+import * as mv from './movement.js';
+
+/** A tensor's buffer: a block of the shared memory, shared by reshapes. */
+interface Buffer {
+  readonly block: Block;
+  /** Elements. */
+  readonly n: number;
+  refs: number;
+}
+
+/** A handle: one reference to a buffer. */
+export interface WasmHandle {
+  readonly buf: Buffer;
+  released: boolean;
+}
+
+type In = readonly KernelInput<WasmHandle>[];
+
+/** Options of the `wasm` backend. */
+export interface WasmBackendOptions {
+  /** Threads (the main thread included); default: the machine's available parallelism. */
+  readonly threads?: number;
+  /** Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 8 channels in and out (default true). */
+  readonly winograd?: boolean;
+}
+
+/** The `wasm` backend with its runtime (exposed for tests and benchmarks). */
+export interface WasmBackend extends Backend<WasmHandle> {
+  readonly runtime: Runtime;
+  /** Blocks until the worker threads have started; returns whether they have. */
+  waitForThreads(ms?: number): boolean;
+}
+
+/** Creates a `wasm` backend. */
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  const threads = options.threads ?? defaultThreads();
+  const rt = new Runtime(threads, { winograd: options.winograd });
+  let live = 0;
+  let liveBytes = 0;
+
+  const newBuffer = (n: number): Buffer => {
+    const block = rt.heap.alloc(n * 4);
+    liveBytes += n * 4;
+    return { block, n, refs: 0 };
+  };
+  const wrap = (buf: Buffer): WasmHandle => {
+    buf.refs++;
+    live++;
+    return { buf, released: false };
+  };
+  const release = (h: WasmHandle): void => {
+    if (h.released) return;
+    h.released = true;
+    live--;
+    if (--h.buf.refs === 0) {
+      liveBytes -= h.buf.n * 4;
+      rt.heap.free(h.buf.block);
+    }
+  };
+  /** A Float32Array view of a buffer (take views after allocating: growth refreshes them). */
+  const view = (b: Buffer): Float32Array => rt.heap.f32.subarray(b.block.ptr / 4, b.block.ptr / 4 + b.n);
+  const addr = (x: KernelInput<WasmHandle>): number => x.handle.buf.block.ptr;
+
+  /** Allocates the output and runs `fill` on its view. */
+  const make = (shape: Shape, fill: (out: Float32Array, outAddr: number) => void): WasmHandle => {
+    const buf = newBuffer(sizeOf(shape));
+    try {
+      fill(view(buf), buf.block.ptr);
+    } catch (e) {
+      liveBytes -= buf.n * 4;
+      rt.heap.free(buf.block);
+      throw e;
+    }
+    return wrap(buf);
+  };
+
+  const unary = (name: keyof typeof unaryFns, f: UnaryFn) => (inputs: In, outShape: Shape) =>
+    make(outShape, (out, o) => {
+      if (!fastUnary(rt, name, addr(inputs[0]!), o, out.length)) mapUnary(out, view(inputs[0]!.handle.buf), f);
+    });
+  const binary = (name: keyof typeof binaryFns, f: BinaryFn) => (inputs: In, outShape: Shape) =>
+    make(outShape, (out, o) => {
+      const [a, b] = inputs as [KernelInput<WasmHandle>, KernelInput<WasmHandle>];
+      if (!fastBinary(rt, name, addr(a), a.shape, addr(b), b.shape, o, outShape)) mapBinary(out, outShape, view(a.handle.buf), a.shape, view(b.handle.buf), b.shape, f);
+    });
+
+  const kernels: KernelTable<WasmHandle> = {
+    neg: unary('neg', unaryFns.neg),
+    exp: unary('exp', unaryFns.exp),
+    log: unary('log', unaryFns.log),
+    sqrt: unary('sqrt', unaryFns.sqrt),
+    abs: unary('abs', unaryFns.abs),
+    sign: unary('sign', unaryFns.sign),
+    add: binary('add', binaryFns.add),
+    sub: binary('sub', binaryFns.sub),
+    mul: binary('mul', binaryFns.mul),
+    div: binary('div', binaryFns.div),
+    pow: binary('pow', binaryFns.pow),
+    compare: ([a, b], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!fastCompare(rt, p.op, addr(a!), a!.shape, addr(b!), b!.shape, o, outShape)) mapBinary(out, outShape, view(a!.handle.buf), a!.shape, view(b!.handle.buf), b!.shape, compareFns[p.op]);
+      }),
+    where: ([c, a, b], outShape) =>
+      make(outShape, (out, o) => {
+        if (!fastWhere(rt, addr(c!), c!.shape, addr(a!), a!.shape, addr(b!), b!.shape, o, outShape)) {
+          mapWhere(out, outShape, view(c!.handle.buf), c!.shape, view(a!.handle.buf), a!.shape, view(b!.handle.buf), b!.shape);
+        }
+      }),
+    sum: ([x], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!fastReduce(rt, 'sum', addr(x!), x!.shape, p.axes, o)) reduceSum(out, view(x!.handle.buf), x!.shape, p.axes);
+      }),
+    max: ([x], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!fastReduce(rt, 'max', addr(x!), x!.shape, p.axes, o)) reduceMax(out, view(x!.handle.buf), x!.shape, p.axes);
+      }),
+    argmax: ([x], outShape, p) => make(outShape, (out) => reduceArgmax(out, view(x!.handle.buf), x!.shape, p.axis)),
+    // NOTE: reshape shares the immutable buffer; only the handle is new.
+    reshape: ([x]) => wrap(x!.handle.buf),
+    broadcast: ([x], outShape) =>
+      make(outShape, (out, o) => {
+        if (!mv.broadcast(rt, addr(x!), x!.shape, o, outShape)) broadcastKernel(out, outShape, view(x!.handle.buf), x!.shape);
+      }),
+    permute: ([x], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!mv.permute(rt, addr(x!), x!.shape, p.perm, o)) permuteKernel(out, view(x!.handle.buf), x!.shape, p.perm);
+      }),
+    pad: ([x], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!mv.pad(rt, addr(x!), x!.shape, p.widths, p.value, o, outShape)) padKernel(out, outShape, view(x!.handle.buf), x!.shape, p.widths, p.value);
+      }),
+    slice: ([x], outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!mv.slice(rt, addr(x!), x!.shape, p.begin, o, outShape)) sliceKernel(out, outShape, view(x!.handle.buf), x!.shape, p.begin);
+      }),
+    concat: (xs, outShape, p) =>
+      make(outShape, (out, o) => {
+        if (!mv.concat(rt, xs.map((x) => ({ addr: addr(x), shape: x.shape })), p.axis, o, outShape)) {
+          concatKernel(out, outShape, xs.map((x) => ({ data: view(x.handle.buf), shape: x.shape })), p.axis);
+        }
+      }),
+    matmul: ([a, b], outShape, p) =>
+      make(outShape, (_out, o) => {
+        const [batch, m, n] = outShape as [number, number, number];
+        const k = p.transA ? a!.shape[1]! : a!.shape[2]!;
+        gemm(rt, batch, m, n, k, addr(a!), p.transA, addr(b!), p.transB, o);
+      }),
+    conv2d: ([x, w], outShape, p) => make(outShape, (_out, o) => conv2d(rt, addr(x!), x!.shape, addr(w!), w!.shape, o, outShape, p)),
+    conv2dBackpropInput: ([dy, w], outShape, p) => make(outShape, (_out, o) => conv2dBackpropInput(rt, addr(dy!), dy!.shape, addr(w!), w!.shape, o, outShape, p)),
+    conv2dBackpropFilter: ([x, dy], outShape, p) => make(outShape, (_out, o) => conv2dBackpropFilter(rt, addr(x!), x!.shape, addr(dy!), dy!.shape, o, outShape, p)),
+  };
+
+  const readSync = (h: WasmHandle): Float32Array => view(h.buf).slice();
+  return {
+    name: 'wasm',
+    runtime: rt,
+    waitForThreads: (ms) => rt.pool.waitReady(ms),
+    upload: (values, shape) => {
+      const buf = newBuffer(sizeOf(shape));
+      view(buf).set(values);
+      return wrap(buf);
+    },
+    read: async (h) => readSync(h),
+    readSync,
+    release,
+    memory: () => ({ buffers: live, bytes: liveBytes }),
+    describe: async () => ({
+      name: 'wasm',
+      mode: `${rt.threads} thread${rt.threads === 1 ? '' : 's'}`,
+      kernelClass: 'generated WebAssembly SIMD (f32x4) kernels, worker_threads over a shared memory',
+      precision: 'float32',
+    }),
+    kernels,
+  };
+}
+
+/** Threads by default: BOUNDARY_SEG_THREADS, else the machine's available parallelism (at most 8). */
+export function defaultThreads(): number {
+  const env = Number(process.env['BOUNDARY_SEG_THREADS']);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(8, availableParallelism()));
+}

@@ -1,0 +1,241 @@
+/**
+ * CPU peers of the engine workloads and the UNet-d3-b16 training step: TensorFlow.js (`cpu` and
+ * `wasm` backends, `tfjs-peers.ts`) and PyTorch (Debian's `python3-torch` through
+ * `/usr/bin/python3`, 2 threads, `python/peers.py`, timing itself), on the same inputs as the
+ * project's backends. The UNet step runs on `wasm` (the fast CPU backend), `cpu` (the reference)
+ * and the peers at 64×64 and 128×128, batch 8; `gpujs.bench.ts` adds gpu.js's modes.
+ *
+ * Peers too slow for the 10-minute budget are skipped with the reason (set
+ * `BOUNDARY_SEG_BENCH_SLOW=1` to run them anyway).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type * as TF from '@tensorflow/tfjs';
+import '../backends/register.js';
+import type { WasmBackend } from '../backends/wasm/backend.js';
+import * as core from '../core/index.js';
+import { TFJS_WASM_NOTE, toNhwc, tfjsUNet, useTfjs, type TfjsUNet } from './tfjs-peers.js';
+import { unetBatch, unetStepFlops, unetTrainer, type UNetBatch, type UNetTrainer } from './unet-d3-b16.js';
+import type { Contestant, Workload } from './workload.js';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = fileURLToPath(new URL('./python/peers.py', import.meta.url));
+const SLOW = process.env['BOUNDARY_SEG_BENCH_SLOW'] === '1';
+
+let pythonProblem: string | undefined | null = null;
+/** Why PyTorch cannot run here (undefined when it can). */
+function torchProblem(): string | undefined {
+  if (pythonProblem !== null) return pythonProblem;
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  pythonProblem = r.error ? `${PYTHON} not found` : r.status !== 0 ? 'PyTorch is not installed (apt-get install -y python3-torch)' : undefined;
+  if (!pythonProblem) console.log(`pytorch: ${r.stdout.trim()} (${PYTHON}, torch.set_num_threads(2))`);
+  return pythonProblem;
+}
+
+let scratchDir: string | undefined;
+function scratchFile(name: string, arrays: readonly Float32Array[]): string {
+  scratchDir ??= mkdtempSync(join(tmpdir(), 'boundary-seg-bench-'));
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  const all = new Float32Array(total);
+  let o = 0;
+  for (const a of arrays) {
+    all.set(a, o);
+    o += a.length;
+  }
+  const path = join(scratchDir, name);
+  writeFileSync(path, new Uint8Array(all.buffer));
+  return path;
+}
+
+/** Removes the scratch files of the PyTorch runs. */
+export function cleanupCpuPeers(): void {
+  if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+  scratchDir = undefined;
+}
+
+/** PyTorch timing itself on `args` (ms per iteration). */
+function pytorch(args: () => string[]): Contestant {
+  const problem = torchProblem();
+  if (problem) return { backend: 'pytorch', project: false, skip: problem };
+  return {
+    backend: 'pytorch',
+    project: false,
+    selfTimed: async () => {
+      const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, ...args(), '--threads', '2', '--time', '3'], { maxBuffer: 1 << 20 });
+      const ms = Number(stdout.trim().split('\n').pop());
+      if (!Number.isFinite(ms)) throw new Error(`unexpected output: ${stdout.trim().slice(0, 80)}`);
+      return ms;
+    },
+  };
+}
+
+type Tf = Awaited<ReturnType<typeof useTfjs>>;
+
+/** A tfjs contestant: `make` builds inputs on the selected tfjs backend and returns one iteration. */
+function tfjs(backend: 'cpu' | 'wasm', make: (tf: Tf) => { run: () => Promise<void>; dispose: () => void }, skip?: string): Contestant {
+  let state: { run: () => Promise<void>; dispose: () => void } | undefined;
+  const c: Contestant = {
+    backend: `tfjs-${backend}`,
+    project: false,
+    setup: async () => {
+      state = make(await useTfjs(backend));
+    },
+    fn: () => state!.run(),
+    teardown: () => state?.dispose(),
+  };
+  return skip && !SLOW ? { ...c, skip } : c;
+}
+
+function filled(n: number, seed: number, scale = 1): Float32Array {
+  return Float32Array.from(core.uniformArray(core.key(seed), n), (v) => (v * 2 - 1) * scale);
+}
+
+/** [O, C, kh, kw] → tfjs's [kh, kw, C, O]. */
+function toHwio(w: Float32Array, o: number, c: number, k: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let oi = 0; oi < o; oi++) for (let ci = 0; ci < c; ci++) for (let t = 0; t < k * k; t++) out[(t * c + ci) * o + oi] = w[(oi * c + ci) * k * k + t]!;
+  return out;
+}
+
+const TFJS_CPU_BACKPROP = 'measured here: ~47 s per iteration (its Conv2DBackpropFilter); over the 10-minute budget';
+
+/**
+ * Adds the CPU peers to the engine workloads (`engine.bench.ts`: matmul 512³ and the 3×3
+ * convolution 8×32×64×64→32, same inputs: the same seeded arrays).
+ */
+export function withCpuPeers(workloads: readonly Workload[]): Workload[] {
+  const M = 512;
+  const [N, C, H, W, O, K] = [8, 32, 64, 64, 32, 3];
+  const lazy = <T>(f: () => T) => { let v: T | undefined; return () => (v ??= f()); };
+  const matA = lazy(() => filled(M * M, 1));
+  const matB = lazy(() => filled(M * M, 2));
+  const convX = lazy(() => filled(N * C * H * W, 3));
+  const convW = lazy(() => filled(O * C * K * K, 4).map((v) => v * 0.1));
+  const nhwcX = lazy(() => toNhwc(convX(), N, C, H, W));
+  const hwioW = lazy(() => toHwio(convW(), O, C, K));
+  const matFile = lazy(() => scratchFile('matmul.bin', [matA(), matB()]));
+  const convFile = lazy(() => scratchFile('conv.bin', [convX(), convW()]));
+  const peers: Record<string, Contestant[]> = {
+    [`matmul ${M}x${M}x${M}`]: [
+      ...(['cpu', 'wasm'] as const).map((b) => tfjs(b, (tf) => {
+        const a = tf.tensor2d(matA(), [M, M]);
+        const bb = tf.tensor2d(matB(), [M, M]);
+        return { run: async () => { const c = tf.matMul(a, bb); await c.data(); c.dispose(); }, dispose: () => tf.dispose([a, bb]) };
+      })),
+      pytorch(() => ['matmul', String(M), matFile()]),
+    ],
+    [`conv2d 3x3 ${N}x${C}x${H}x${W}->${O} forward`]: [
+      ...(['cpu', 'wasm'] as const).map((b) => tfjs(b, (tf) => {
+        const x = tf.tensor4d(nhwcX(), [N, H, W, C]);
+        const w = tf.tensor4d(hwioW(), [K, K, C, O]);
+        return { run: async () => { const y = tf.conv2d(x, w, 1, 'same'); await y.data(); y.dispose(); }, dispose: () => tf.dispose([x, w]) };
+      })),
+      pytorch(() => ['conv', ...[N, C, H, W, O].map(String), convFile()]),
+    ],
+    [`conv2d 3x3 ${N}x${C}x${H}x${W}->${O} forward+backward`]: [
+      ...(['cpu', 'wasm'] as const).map((b) => tfjs(b, (tf) => {
+        const x = tf.tensor4d(nhwcX(), [N, H, W, C]);
+        const w = tf.tensor4d(hwioW(), [K, K, C, O]);
+        const grads = tf.grads((a: TF.Tensor, f: TF.Tensor) => tf.sum(tf.conv2d(a as TF.Tensor4D, f as TF.Tensor4D, 1, 'same')));
+        return {
+          run: async () => {
+            const [gx, gw] = grads([x, w]);
+            await Promise.all([gx!.data(), gw!.data()]);
+            tf.dispose([gx!, gw!]);
+          },
+          dispose: () => tf.dispose([x, w]),
+        };
+      }, b === 'cpu' ? TFJS_CPU_BACKPROP : undefined)),
+      pytorch(() => ['convtrain', ...[N, C, H, W, O].map(String), convFile()]),
+    ],
+  };
+  return workloads.map((w) => {
+    const extra = peers[w.name];
+    if (!extra) return w;
+    return {
+      ...w,
+      contestants: [...w.contestants, ...extra],
+      ratios: [...(w.ratios ?? []), ['wasm', 'pytorch'], ['wasm', 'tfjs-wasm'], ['cpu', 'wasm']],
+    };
+  });
+}
+
+/** The wasm backend's memory across steps, printed after its UNet runs. */
+function memoryNote(workload: string, steps: number, first: { buffers: number; heap: number }, last: { buffers: number; heap: number }): string {
+  const flat = first.buffers === last.buffers && first.heap === last.heap;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  return `memory: ${workload} [wasm]: ${flat ? 'flat' : 'GREW'} over ${steps} steps (live buffers ${first.buffers} → ${last.buffers}, ` +
+    `shared heap ${mib(first.heap)} → ${mib(last.heap)} MiB); peak resident memory of the process so far ${mib(process.resourceUsage().maxRSS * 1024)} MiB`;
+}
+
+/** The UNet-d3-b16 training-step workloads (64×64 and 128×128, batch 8). */
+export function unetWorkloads(): Workload[] {
+  return ([64, 128] as const).map((size) => {
+    const batch = 8;
+    const name = `UNet-d3-b16 train step ${size}x${size} b${batch}`;
+    let data: UNetBatch | undefined;
+    const batchData = () => (data ??= unetBatch(batch, size));
+    const project = (backend: 'wasm' | 'cpu'): Contestant => {
+      let trainer: UNetTrainer | undefined;
+      let steps = 0;
+      let first = { buffers: 0, heap: 0 };
+      const snapshot = () => ({ buffers: core.memory().buffers, heap: (core.getBackend() as WasmBackend).runtime.heap.stats().top });
+      return {
+        backend,
+        project: true,
+        setup: async () => {
+          await core.setBackend(backend);
+          if (backend === 'wasm') (core.getBackend() as WasmBackend).waitForThreads();
+          trainer = unetTrainer(batchData());
+          steps = 0;
+        },
+        fn: async () => {
+          await trainer!.step();
+          if (backend === 'wasm' && ++steps === 2) first = snapshot();
+        },
+        teardown: () => {
+          if (backend === 'wasm' && steps >= 2) console.log(memoryNote(name, steps, first, snapshot()));
+          trainer?.dispose();
+        },
+      };
+    };
+    const tfjsUnet = (backend: 'cpu' | 'wasm', skip?: string): Contestant => {
+      let u: TfjsUNet | undefined;
+      const c: Contestant = {
+        backend: `tfjs-${backend}`,
+        project: false,
+        setup: async () => {
+          u = tfjsUNet(await useTfjs(backend), batchData());
+          if (backend === 'wasm') console.log(`note: ${name} [tfjs-wasm]: ${TFJS_WASM_NOTE}`);
+        },
+        fn: async () => {
+          await u!.step();
+        },
+        teardown: () => u?.dispose(),
+      };
+      return skip && !SLOW ? { ...c, skip } : c;
+    };
+    const contestants: Contestant[] = [
+      project('wasm'),
+      project('cpu'),
+      tfjsUnet('wasm'),
+      tfjsUnet('cpu', 'measured here: ~190 s per step at 64×64 (its Conv2DBackpropFilter); over the 10-minute budget'),
+      pytorch(() => {
+        const d = batchData();
+        return ['unet', String(batch), String(size), scratchFile(`unet${size}.bin`, [d.x, d.target, d.dist])];
+      }),
+    ];
+    if (size !== 64) contestants.push({ backend: 'gpujs:webasm', project: true, skip: 'gpu.js\'s WebAssembly mode takes ~13 s per step at 64×64 (see above), ~4× that here: over the 10-minute budget' });
+    return {
+      name,
+      flops: unetStepFlops(batch, size),
+      headline: true,
+      contestants,
+      ratios: [['wasm', 'pytorch'], ['wasm', 'tfjs-wasm'], ['cpu', 'wasm']],
+    };
+  });
+}

@@ -1,0 +1,172 @@
+"""PyTorch CPU peer of `npm run bench`: times one workload and prints `<ms per iteration>`.
+
+Usage: python3 peers.py <workload> [args] [--threads N] [--time SECONDS]
+  matmul M [DATAFILE]           C = A @ B, M x M x M (DATAFILE: float32 A then B)
+  conv N C H W O [DATAFILE]     3x3 convolution, padding 1, forward (DATAFILE: float32 x then w)
+  convtrain N C H W O [DATAFILE]  forward + grad input + grad filter (sum of outputs as loss)
+  unet BATCH SIZE DATAFILE      UNet-d3-b16 training step (forward, generalized Dice + 0.01 *
+                                boundary loss on softmax probabilities, backward, Adam); DATAFILE
+                                holds float32 x [B,1,S,S], one-hot target [B,2,S,S] and signed
+                                distance maps [B,2,S,S], written by the Node benchmark.
+The last line printed is the mean milliseconds per iteration. With --check, the UNet prints the
+loss of the first steps on its own line first (`loss ...`).
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def load(path):
+    with open(path, "rb") as f:
+        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
+
+
+def bench(fn, seconds):
+    for _ in range(3):
+        fn()
+    n = 0
+    t0 = time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        t = time.perf_counter() - t0
+        if t >= seconds and n >= 3:
+            return t / n * 1000.0
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.c2(F.relu(self.c1(x))))
+
+
+class UNet(nn.Module):
+    """UNet-d3-b16: as models/unet.ts (base 16, depth 3, no batch norm, 481,762 parameters)."""
+
+    def __init__(self, cin=1, classes=2, base=16, depth=3):
+        super().__init__()
+        chans = [base * 2 ** i for i in range(depth)]
+        self.down = nn.ModuleList()
+        c = cin
+        for o in chans:
+            self.down.append(DoubleConv(c, o))
+            c = o
+        self.bottleneck = DoubleConv(c, base * 2 ** depth)
+        c = base * 2 ** depth
+        self.ups = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for o in reversed(chans):
+            self.ups.append(nn.ConvTranspose2d(c, o, 2, stride=2))
+            self.dec.append(DoubleConv(2 * o, o))
+            c = o
+        self.head = nn.Conv2d(c, classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for d in self.down:
+            x = d(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for up, dec, skip in zip(self.ups, self.dec, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], 1))
+        return self.head(x)
+
+
+def generalized_dice(probs, target):
+    axes = (2, 3)
+    inter = (probs * target).sum(axes)
+    pred = probs.sum(axes)
+    lab = target.sum(axes)
+    w = 1.0 / (lab + 1e-10) ** 2
+    num = (w * inter).sum(1) + 1e-10
+    den = (w * (pred + lab)).sum(1) + 1e-10
+    return (1 - 2 * num / den).mean()
+
+
+def main():
+    args = sys.argv[1:]
+    threads = 2
+    seconds = 3.0
+    check = False
+    if "--threads" in args:
+        i = args.index("--threads")
+        threads = int(args[i + 1])
+        del args[i:i + 2]
+    if "--time" in args:
+        i = args.index("--time")
+        seconds = float(args[i + 1])
+        del args[i:i + 2]
+    if "--check" in args:
+        args.remove("--check")
+        check = True
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    kind = args[0]
+    if kind == "matmul":
+        m = int(args[1])
+        if len(args) > 2:
+            raw = load(args[2])
+            a, b = raw[:m * m].reshape(m, m).clone(), raw[m * m:2 * m * m].reshape(m, m).clone()
+        else:
+            a = torch.rand(m, m) * 2 - 1
+            b = torch.rand(m, m) * 2 - 1
+        ms = bench(lambda: torch.mm(a, b), seconds)
+    elif kind in ("conv", "convtrain"):
+        n, c, h, w, o = (int(v) for v in args[1:6])
+        if len(args) > 6:
+            raw = load(args[6])
+            nx = n * c * h * w
+            x = raw[:nx].reshape(n, c, h, w).clone()
+            wt = raw[nx:nx + o * c * 9].reshape(o, c, 3, 3).clone()
+        else:
+            x = torch.rand(n, c, h, w) * 2 - 1
+            wt = (torch.rand(o, c, 3, 3) * 2 - 1) * 0.1
+        x.requires_grad_(kind == "convtrain")
+        wt.requires_grad_(kind == "convtrain")
+        if kind == "conv":
+            def fwd():
+                with torch.no_grad():
+                    F.conv2d(x, wt, padding=1)
+            ms = bench(fwd, seconds)
+        else:
+            def step():
+                y = F.conv2d(x, wt, padding=1)
+                gx, gw = torch.autograd.grad(y.sum(), (x, wt))
+            ms = bench(step, seconds)
+    elif kind == "unet":
+        batch, size = int(args[1]), int(args[2])
+        raw = load(args[3])
+        n = batch * size * size
+        x = raw[:n].reshape(batch, 1, size, size).clone()
+        target = raw[n:3 * n].reshape(batch, 2, size, size).clone()
+        dist = raw[3 * n:5 * n].reshape(batch, 2, size, size).clone()
+        net = UNet()
+        assert sum(p.numel() for p in net.parameters()) == 481762
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            probs = torch.softmax(net(x), 1)
+            loss = generalized_dice(probs, target) + 0.01 * (probs * dist).mean()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        if check:
+            print("loss", " ".join(f"{step():.5f}" for _ in range(3)), flush=True)
+        ms = bench(step, seconds)
+    else:
+        raise SystemExit(f"unknown workload {kind}")
+    print(f"{ms:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+/**
+ * The `wasm` backend in training: results bit-identical run to run and whatever the number of
+ * threads (DESIGN §4: static partitioning, fixed reduction order), live buffers and the shared
+ * heap flat across steps (no memory growth), and worker threads that never keep a process alive.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import '../backends/register.js';
+import type { WasmBackend } from '../backends/wasm/backend.js';
+import * as core from '../core/index.js';
+import { unetBatch, unetTrainer } from '../bench/unet-d3-b16.js';
+import { adam } from '../models/optim.js';
+
+const heapTop = () => (core.getBackend() as WasmBackend).runtime.heap.stats().top;
+
+/** Loss values of `steps` UNet-d3-b16 training steps (batch 2, 32×32) on a fresh wasm backend. */
+async function unetLosses(threads: number, steps: number, tag: string): Promise<number[]> {
+  // a distinct option set per run: a fresh backend instance (memory, workers)
+  await core.setBackend('wasm', { threads, tag });
+  assert.ok((core.getBackend() as WasmBackend).waitForThreads(10_000), 'the worker threads did not start');
+  const trainer = unetTrainer(unetBatch(2, 32, 3), 5);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) losses.push(await trainer.step());
+  trainer.dispose();
+  return losses;
+}
+
+describe('wasm backend in training', () => {
+  test('UNet-d3-b16 steps are bit-identical run to run and with 1, 2 or 3 threads', async () => {
+    const a = await unetLosses(2, 3, 'a');
+    const b = await unetLosses(2, 3, 'b');
+    const one = await unetLosses(1, 3, 'c');
+    const three = await unetLosses(3, 3, 'd');
+    assert.ok(a[2]! < a[0]!, `the loss did not fall: ${a.join(', ')}`);
+    assert.deepEqual(b, a, 'two runs with 2 threads differ');
+    assert.deepEqual(one, a, '1 thread differs from 2');
+    assert.deepEqual(three, a, '3 threads differ from 2');
+  });
+
+  test('UNet-d3-b16 steps keep live buffers and the shared heap flat', async () => {
+    await core.setBackend('wasm', { threads: 2 });
+    const trainer = unetTrainer(unetBatch(2, 32, 4), 6);
+    await trainer.step();
+    await trainer.step();
+    const buffers = core.memory().buffers;
+    const top = heapTop();
+    for (let i = 0; i < 5; i++) await trainer.step();
+    assert.equal(core.memory().buffers, buffers, 'live buffers grew');
+    assert.equal(heapTop(), top, 'the shared heap grew');
+    trainer.dispose();
+  });
+
+  test('1,000 steps of a tiny conv net with Adam keep the live count and the heap flat', () => {
+    core.scope(() => undefined);
+    const k = core.split(core.key(1), 3);
+    let params = {
+      w: core.mul(core.normal(k[0]!, [2, 1, 3, 3]), 0.3),
+      b: core.zeros([2]),
+      v: core.mul(core.normal(k[1]!, [2, 1, 1, 1]), 0.3),
+    };
+    const x = core.uniform(k[2]!, [2, 1, 6, 6]);
+    const target = core.greater(x, 0.5);
+    const opt = adam<typeof params>({ learningRate: 1e-2 });
+    let state = opt.init(params);
+    const loss = (p: typeof params) => {
+      const h = core.relu(core.add(core.conv2d(x, p.w, { padding: 1 }), core.reshape(p.b, [1, 2, 1, 1])));
+      const y = core.sum(core.mul(h, p.v), 1, true);
+      return core.mean(core.square(core.sub(core.sigmoid(y), target)));
+    };
+    const step = () => {
+      const [value, grads] = core.valueAndGrad(loss)(params);
+      const [p2, s2] = opt.update(params, grads, state);
+      core.dispose([value, grads, params, state]);
+      params = p2;
+      state = s2;
+    };
+    step();
+    const live = core.memory().buffers;
+    const top = heapTop();
+    for (let i = 1; i < 1000; i++) step();
+    assert.equal(core.memory().buffers, live, 'live buffers grew');
+    assert.equal(heapTop(), top, 'the shared heap grew');
+    core.dispose([params, state, x, target]);
+  });
+
+  test('a process using the backend (default threads) exits by itself', () => {
+    const script = [
+      "import './backends/register.ts';",
+      "import * as core from './core/index.ts';",
+      "await core.setBackend('wasm');",
+      "core.getBackend().waitForThreads(10000);",
+      "const y = core.matmul(core.ones([300, 300]), core.ones([300, 300]));",
+      "console.log((await y.data())[0]);",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(0, 400)}`);
+    assert.equal(r.stdout.trim(), '300', 'unexpected output');
+  });
+});
