@@ -3,7 +3,7 @@
  * public op) and compositions of them. Everything here is differentiable through the primitives'
  * rules unless stated otherwise.
  */
-import { detach, runPrim, scoped, upload } from './engine.js';
+import { detach, runPrim, scope, scoped, upload } from './engine.js';
 import { InputError, ShapeError, showShape } from './errors.js';
 import type { CompareOp } from './primitives.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, sameShape, sizeOf, type Shape } from './shape.js';
@@ -98,10 +98,15 @@ export function scalar(value: number): Tensor {
   return upload([value], []);
 }
 
-/** A tensor filled with `value`. */
+/**
+ * A tensor filled with `value`.
+ * NOTE: made on the backend by broadcasting one uploaded value, not by uploading a host array of
+ * the full size (zeros of activation size are common in derivative rules).
+ */
 export function full(shape: readonly number[], value: number): Tensor {
   checkShape('full', 'shape', shape);
-  return upload(new Float64Array(sizeOf(shape)).fill(value), shape);
+  if (sizeOf(shape) <= 1) return upload(new Float64Array(sizeOf(shape)).fill(value), shape);
+  return scope(() => runPrim('broadcast', [upload([value], shape.map(() => 1))], { shape }));
 }
 
 /** A tensor of zeros. */
