@@ -98,14 +98,17 @@ export function scalar(value: number): Tensor {
   return upload([value], []);
 }
 
+/** Above this many elements `full` broadcasts one value on the backend instead of uploading. */
+const FULL_BROADCAST_MIN = 4096;
+
 /**
  * A tensor filled with `value`.
- * NOTE: made on the backend by broadcasting one uploaded value, not by uploading a host array of
- * the full size (zeros of activation size are common in derivative rules).
+ * NOTE: large ones are made on the backend by broadcasting one uploaded value, not by uploading a
+ * host array of the full size (zeros of activation size are common in derivative rules).
  */
 export function full(shape: readonly number[], value: number): Tensor {
   checkShape('full', 'shape', shape);
-  if (sizeOf(shape) <= 1) return upload(new Float64Array(sizeOf(shape)).fill(value), shape);
+  if (sizeOf(shape) < FULL_BROADCAST_MIN) return upload(new Float64Array(sizeOf(shape)).fill(value), shape);
   return scope(() => runPrim('broadcast', [upload([value], shape.map(() => 1))], { shape }));
 }
 

@@ -193,6 +193,19 @@ describe('reference kernels against naive definitions (cpu64)', () => {
     assert.deepEqual(await core.oneHot(core.tensor([[0, 2], [1, 1]]), 3).toArray(), [[[1, 0], [0, 0], [0, 1]], [[0, 0], [1, 1], [0, 0]]]);
   });
 
+  test('full, zeros and ones at every size (small ones uploaded, large ones broadcast on the backend)', async () => {
+    for (const shape of [[], [3], [2, 5000], [64, 65, 3]]) {
+      const f = await core.full(shape, 2.5).dataFloat64();
+      assert.equal(f.length, core.sizeOf(shape), `full ${JSON.stringify(shape)}: size`);
+      assert.ok(f.every((v) => v === 2.5), `full ${JSON.stringify(shape)}: values`);
+      assert.ok((await core.zeros(shape).dataFloat64()).every((v) => v === 0), `zeros ${JSON.stringify(shape)}`);
+    }
+    const base = core.memory().buffers;
+    const big = core.ones([100, 100]);
+    assert.equal(core.memory().buffers, base + 1, 'a large constant leaves exactly one live buffer');
+    big.dispose();
+  });
+
   test('scalars and zero-size tensors flow through ops', async () => {
     const s = core.scalar(3);
     assert.deepEqual((await core.mul(s, s).toArray()), 9);
