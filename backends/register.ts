@@ -7,7 +7,7 @@ registerBackend({ name: 'cpu', priority: 10, create: () => createCpuBackend() as
 registerBackend({ name: 'cpu64', priority: 0, create: () => createCpu64Backend() as never });
 // The fast CPU backend (WebAssembly SIMD on every core): the library default. `cpu` stays the
 // readable reference every backend is tested against.
-registerBackend({ name: 'wasm', priority: 20, create: (o) => createWasmBackend(o as { threads?: number; winograd?: boolean }) as never });
+registerBackend({ name: 'wasm', priority: 20, create: (o) => createWasmBackend(o as { threads?: number; winograd?: boolean; fma?: boolean }) as never });
 // gpu.js (and its optional `gl` build) loads only when `gpujs` is selected; GPUs are opt-in:
 // a negative priority never makes it the default.
 registerBackend({ name: 'gpujs', priority: -10, create: async (o) => (await import('./gpujs/backend.js')).createGpujsBackend(o) as never });

@@ -168,8 +168,12 @@ export function withCpuPeers(workloads: readonly Workload[]): Workload[] {
 function memoryNote(workload: string, steps: number, first: { buffers: number; heap: number }, last: { buffers: number; heap: number }): string {
   const flat = first.buffers === last.buffers && first.heap === last.heap;
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  return `memory: ${workload} [wasm]: ${flat ? 'flat' : 'GREW'} over ${steps} steps (live buffers ${first.buffers} → ${last.buffers}, ` +
-    `shared heap ${mib(first.heap)} → ${mib(last.heap)} MiB); peak resident memory of the process so far ${mib(process.resourceUsage().maxRSS * 1024)} MiB`;
+  const rt = (core.getBackend() as WasmBackend).runtime;
+  const stats = rt.heap.stats();
+  const how = `${rt.threads} threads, ${rt.fma ? 'relaxed-SIMD FMA' : 'f32x4 mul + add (no relaxed SIMD in this runtime)'}, Winograd ${rt.winograd ? 'on' : 'off'}`;
+  return `memory: ${workload} [wasm] (${how}): ${flat ? 'flat' : 'GREW'} over ${steps} steps (live buffers ${first.buffers} → ${last.buffers}, ` +
+    `shared heap ${mib(first.heap)} → ${mib(last.heap)} MiB, at most ${mib(stats.peakInUse)} MiB in use at once); ` +
+    `peak resident memory of the whole benchmark process so far ${mib(process.resourceUsage().maxRSS * 1024)} MiB`;
 }
 
 /** The UNet-d3-b16 training-step workloads (64×64 and 128×128, batch 8). */

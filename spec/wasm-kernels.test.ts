@@ -104,6 +104,26 @@ describe('wasm kernels beyond the conformance shapes (against cpu64; 1 and 2 thr
     });
   }
 
+  test('Winograd F(2×2, 3×3) (forward, input and filter gradients) against cpu64 and the direct kernels', async () => {
+    const shapes: { x: number[]; w: number[]; o: core.Conv2dOptions }[] = [
+      { x: [2, 32, 13, 11], w: [40, 32, 3, 3], o: { padding: 1 } },
+      { x: [3, 48, 9, 16], w: [32, 48, 3, 3], o: { padding: [0, 2, 1, 0] } },
+      { x: [2, 8, 10, 12], w: [8, 8, 3, 3], o: {} },
+    ];
+    for (const c of shapes) {
+      const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const inputs = [{ data: values(n(c.x), 21), shape: c.x }, { data: values(n(c.w), 22), shape: c.w }];
+      const f = ([a, b]: core.Tensor[]) => {
+        const [y, back] = core.vjp((p: core.Tensor[]) => core.conv2d(p[0]!, p[1]!, c.o), [a!, b!]);
+        return [y, ...back(core.add(core.mul(y, 0.25), 0.5))];
+      };
+      await check(`winograd x ${c.x} w ${c.w}`, inputs, f);
+      const direct = await on('wasm', { threads: 2, winograd: false }, inputs, f);
+      const wino = await on('wasm', { threads: 2 }, inputs, f);
+      direct.forEach((d, i) => assert.ok(relErr(wino[i]!, d) <= TOL, `winograd vs direct, output ${i}`));
+    }
+  });
+
   test('transposed convolution (the U-Net decoder: 2×2, stride 2; and 3×3 stride 2 with output padding)', async () => {
     const x = { data: values(2 * 6 * 9 * 7, 3), shape: [2, 6, 9, 7] };
     const w1 = { data: values(6 * 4 * 2 * 2, 4), shape: [6, 4, 2, 2] };

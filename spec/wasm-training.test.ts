@@ -84,6 +84,31 @@ describe('wasm backend in training', () => {
     core.dispose([params, state, x, target]);
   });
 
+  test('relaxed-SIMD FMA kernels (where the runtime has them) agree with mul + add and with each other across threads', () => {
+    const script = [
+      "import './backends/register.ts';",
+      "import * as core from './core/index.ts';",
+      "const n = (s) => s.reduce((a, b) => a * b, 1);",
+      "const v = (k, s) => Float32Array.from(core.uniformArray(core.key(k), n(s)), (u) => u * 2 - 1);",
+      "const xs = [4, 32, 12, 12], ws = [24, 32, 3, 3], a = v(1, xs), w = v(2, ws), m1 = v(3, [70, 90]), m2 = v(4, [90, 50]);",
+      "const run = async (o) => { await core.setBackend('wasm', o); core.getBackend().waitForThreads(10000);",
+      "  const outs = core.scope(() => { const x = core.tensor(a, xs), f = core.tensor(w, ws);",
+      "    const [y, back] = core.vjp((p) => core.conv2d(p[0], p[1], { padding: 1 }), [x, f]);",
+      "    return [y, ...back(core.mul(y, 0.5)), core.matmul(core.tensor(m1, [70, 90]), core.tensor(m2, [90, 50]))]; });",
+      "  return Promise.all(outs.map((t) => t.data())); };",
+      "const plain = await run({ threads: 2, fma: false }), two = await run({ threads: 2, fma: true }), one = await run({ threads: 1, fma: true });",
+      "let err = 0, same = true;",
+      "plain.forEach((p, i) => { let s = 1; for (const x of p) s = Math.max(s, Math.abs(x)); p.forEach((x, j) => { err = Math.max(err, Math.abs(x - two[i][j]) / s); if (!Object.is(two[i][j], one[i][j])) same = false; }); });",
+      "console.log(JSON.stringify({ err, same, fma: core.getBackend().runtime.fma }));",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr.slice(0, 400)}`);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { err: number; same: boolean; fma: boolean };
+    assert.ok(res.fma, 'the FMA kernels were not used under --experimental-wasm-relaxed-simd');
+    assert.ok(res.err <= 1e-5, `FMA and mul + add differ by ${res.err}`);
+    assert.ok(res.same, 'FMA results differ between 1 and 2 threads');
+  });
+
   test('a process using the backend (default threads) exits by itself', () => {
     const script = [
       "import './backends/register.ts';",

@@ -191,6 +191,8 @@ export const F32x4 = {
   gt: bin('v128', simd(0x44)), le: bin('v128', simd(0x45)), ge: bin('v128', simd(0x46)),
   fromI32x4: un('v128', simd(0xfa)),
   demoteF64x2: un('v128', simd(0x5e)),
+  /** relaxed_madd(a, b, c) = a·b + c, fused where the CPU has FMA (relaxed SIMD). */
+  relaxedMadd: (a: Val, b: Val, c: Val): Expr => op(simd(0x105), 'v128', [lower(a, 'v128'), lower(b, 'v128'), lower(c, 'v128')]),
 };
 
 /** f64x2 operations. */
@@ -387,14 +389,6 @@ export class ModuleBuilder {
     this.#funcs.push({ ref, builder, exported });
     build(builder, ...builder.params);
     return ref;
-  }
-
-  /** Declares a function to be defined later (for mutual references). */
-  declare(name: string, params: readonly [string, ValType][], results: readonly ValType[], exported = true): { ref: FuncRef; define: (build: (f: FuncBuilder, ...args: Local[]) => void) => void } {
-    const builder = new FuncBuilder(name, params);
-    const ref: FuncRef = { index: this.#funcs.length, params: params.map((p) => p[1]), results, name };
-    this.#funcs.push({ ref, builder, exported });
-    return { ref, define: (build) => build(builder, ...builder.params) };
   }
 
   /** The module's bytes. */

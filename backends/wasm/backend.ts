@@ -40,6 +40,11 @@ export interface WasmBackendOptions {
   readonly threads?: number;
   /** Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 8 channels in and out (default true). */
   readonly winograd?: boolean;
+  /**
+   * Fused multiply-add (`f32x4.relaxed_madd`) in the compute-bound kernels; default: when the
+   * runtime has relaxed SIMD (Node ≥ 22, or Node 20 with `--experimental-wasm-relaxed-simd`).
+   */
+  readonly fma?: boolean;
 }
 
 /** The `wasm` backend with its runtime (exposed for tests and benchmarks). */
@@ -52,7 +57,7 @@ export interface WasmBackend extends Backend<WasmHandle> {
 /** Creates a `wasm` backend. */
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
   const threads = options.threads ?? defaultThreads();
-  const rt = new Runtime(threads, { winograd: options.winograd });
+  const rt = new Runtime(threads, { winograd: options.winograd, fma: options.fma });
   let live = 0;
   let liveBytes = 0;
 
@@ -185,7 +190,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     describe: async () => ({
       name: 'wasm',
       mode: `${rt.threads} thread${rt.threads === 1 ? '' : 's'}`,
-      kernelClass: 'generated WebAssembly SIMD (f32x4) kernels, worker_threads over a shared memory',
+      kernelClass: `generated WebAssembly SIMD (f32x4${rt.fma ? ', relaxed FMA' : ', mul + add'}) kernels, worker_threads over a shared memory`,
       precision: 'float32',
     }),
     kernels,

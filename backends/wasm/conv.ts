@@ -148,16 +148,14 @@ function winogradConv(rt: Runtime, xAddr: number, x: Quad, wAddr: number, o: num
   const mBytes = 16 * o * TB * 4 + 256;
   const per = vBytes + mBytes + 1024;
   const scratch = rt.temp(nth * per);
-  const table = uploadTable(rt, Int32Array.from({ length: c }, (_, i) => i * TB * 4));
   try {
     rt.pool.run('winoFilter', split(o, Math.min(rt.threadsFor(o * c * 64), o)).map(([o0, o1]) => [wAddr, U.ptr, o, c, o0, o1]));
     for (let xi = 0; xi < 16; xi++) rt.k['packA']!(packed.ptr + xi * uXi, U.ptr + xi * o * c * 4, 0, o, c, 0, o, 0, c);
     rt.pool.run('winoConv', split(blocks, nth).map(([b0, b1], t) => {
       const base = scratch.ptr + t * per;
-      return [xph.ptr, lay.imgBytes, lay.rowBytes, lay.chanBytes, c, o, tH, tW4, ho, wo, yAddr, packed.ptr, uXi, table.ptr, base, base + vBytes, TB, R, G, b0, b1, base + vBytes + mBytes];
+      return [xph.ptr, lay.imgBytes, lay.rowBytes, lay.chanBytes, c, o, tH, tW4, ho, wo, yAddr, packed.ptr, uXi, base, base + vBytes, TB, R, G, b0, b1, base + vBytes + mBytes];
     }));
   } finally {
-    table.free();
     rt.free(scratch);
     rt.free(packed);
     rt.free(U);

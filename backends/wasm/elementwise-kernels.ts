@@ -9,7 +9,7 @@
  * Reductions see the input as [e0, e1, e2, e3] with a flag per axis (1 = reduced); sums accumulate
  * in float64 like the reference, in the order of the reduced axes (a fixed order).
  */
-import { F32, F32x4, F64, F64x2, FuncBuilder, get, I32, I32x4, Local, ModuleBuilder, V128, type Expr, type Val } from './assembler.js';
+import { F32, F32x4, F64, F64x2, FuncBuilder, get, I32, Local, ModuleBuilder, V128, type Expr, type Val } from './assembler.js';
 
 type VOp = (a: Expr, b: Expr) => Expr;
 type SOp = (a: Expr, b: Expr) => Expr;
@@ -188,9 +188,8 @@ export function emitElementwise(m: ModuleBuilder): void {
   // ---- strided copy: copy4(dst, src, d0..d3, ds0..ds3, ss0..ss3, r0, r1) over rows r of d0·d1·d2
   m.func('copy4', names('dst', 'src', 'd0', 'd1', 'd2', 'd3', 'ds0', 'ds1', 'ds2', 'ds3', 'ss0', 'ss1', 'ss2', 'ss3', 'r0', 'r1'), [],
     (f, dst, src, d0, d1, d2, d3, ds0, ds1, ds2, ds3, ss0, ss1, ss2, ss3, r0, r1) => {
-      const pd = f.local('i32'), ps = f.local('i32'), po = f.local('i32'), j = f.local('i32'), n4 = f.local('i32'), sv = f.local('v128');
+      const pd = f.local('i32'), ps = f.local('i32'), j = f.local('i32'), n4 = f.local('i32'), sv = f.local('v128');
       const r = f.local('i32'), t = f.local('i32'), i0 = f.local('i32'), i1 = f.local('i32'), i2 = f.local('i32');
-      void po;
       f.set(i2, I32.remU(r0, d2));
       f.set(t, I32.divU(r0, d2));
       f.set(i1, I32.remU(t, d1));
@@ -244,12 +243,11 @@ export function emitElementwise(m: ModuleBuilder): void {
     f.for(i, end4, i1, 1, () => f.store(I32.add(dst, I32.shl(i, 2)), value));
   });
 
-  // ---- pairMax(out, x, A, B, a0, a1): out[a, b] = max of x[a, 0..1, b, 0..1] (2×2 max pooling
+  // ---- pairMax(out, x, B, a0, a1): out[a, b] = max of x[a, 0..1, b, 0..1] (2×2 max pooling
   // seen as a reduction over the axes of extent 2 of [A, 2, B, 2])
-  m.func('pairMax', names('out', 'x', 'A', 'B', 'a0', 'a1'), [], (f, out, x, A, B, a0, a1) => {
+  m.func('pairMax', names('out', 'x', 'B', 'a0', 'a1'), [], (f, out, x, B, a0, a1) => {
     const a = f.local('i32'), j = f.local('i32'), p0 = f.local('i32'), p1 = f.local('i32'), po = f.local('i32'), n4 = f.local('i32');
     const m0 = f.local('v128'), m1 = f.local('v128');
-    void A;
     f.set(n4, I32.and(B, -4));
     f.for(a, a0, a1, 1, () => {
       f.set(p0, I32.add(x, I32.shl(I32.mul(a, I32.shl(B, 2)), 2)));
@@ -387,9 +385,4 @@ export function emitElementwise(m: ModuleBuilder): void {
         });
       });
   }
-}
-
-/** All-ones lanes when the stride `s` ≠ 0 (a contiguous operand), zeros for a splat. */
-function I32x4Mask(s: Local): Expr {
-  return I32x4.splat(I32.sub(0, I32.ne(s, 0)));
 }

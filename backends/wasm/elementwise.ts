@@ -135,7 +135,7 @@ export function fastReduce(rt: Runtime, op: 'sum' | 'max', x: number, shape: Sha
   const nth0 = n >= PARALLEL_MIN ? rt.threads : 1;
   if (op === 'max' && e[1] === 2 && e[3] === 2 && fl.join() === '0,1,0,1') {
     // 2×2 max pooling: [A, 2, B, 2] → [A, B]
-    rt.pool.run('pairMax', split(e[0]!, Math.min(nth0, e[0]!)).map(([a0, a1]) => [out, x, e[0]!, e[2]!, a0, a1]));
+    rt.pool.run('pairMax', split(e[0]!, Math.min(nth0, e[0]!)).map(([a0, a1]) => [out, x, e[2]!, a0, a1]));
     return true;
   }
   const kernel = `red_${op}`;

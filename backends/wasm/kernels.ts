@@ -8,7 +8,7 @@
  * Addresses and strides are in bytes unless named otherwise; extents are in elements.
  */
 import { F32, F32x4, FuncBuilder, get, I32, I32x4, Local, ModuleBuilder, V128, v128i32, type FuncRef, type Val } from './assembler.js';
-import { emitMicroKernel, microLocals, type MicroLocals, type MicroShape } from './microkernel.js';
+import { emitMicroKernel, microLocals, mulAdd, type MicroLocals, type MicroShape } from './microkernel.js';
 import { emitElementwise } from './elementwise-kernels.js';
 import { emitWinograd, emitWinogradFilter } from './winograd-kernels.js';
 
@@ -18,8 +18,8 @@ export const MR = MICRO.mr;
 export const NR = 4 * MICRO.nrv;
 /** Cache blocking of the packed GEMM (rows of A, depth, columns of B per packed block). */
 export const MC = 128;
-export const KC = 256;
-export const NC = 1024;
+export const KC = 512;
+export const NC = 512;
 /** Bytes of per-thread GEMM scratch: packed A block, packed B block, an edge tile. */
 export const GEMM_SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4;
 /**
@@ -120,18 +120,25 @@ function emitZero(f: FuncBuilder, dst: Local, n: Val, j: Local, end: Local): voi
   });
 }
 
+/** Options of the generated module. */
+export interface KernelOptions {
+  /** Fused multiply-add (`f32x4.relaxed_madd`) in the GEMM, convolution and reduction tiles. */
+  readonly fma: boolean;
+}
+
 /** Builds the module. */
-export function buildKernelModule(): Uint8Array {
+export function buildKernelModule(options: KernelOptions = { fma: false }): Uint8Array {
   const m = new ModuleBuilder(MEMORY_PAGES);
+  const micro: MicroShape = { ...MICRO, fma: options.fma };
 
   // ---------------------------------------------------------------------------------------------
   // Micro-tiles as functions of their own (small functions keep every accumulator in a register).
   const tileFn = (mode: 'panel' | 'table' | 'strided') =>
     m.func({ panel: 'tilePanel', table: 'tileTable', strided: 'tileStrided' }[mode], params('a', 'b', 'table', 'kc', 'c', 'ldc', 'rows', 'cols', 'accumulate', 'tile'), [],
       (f, a, b, table, kc, c, ldc, rows, cols, accumulate, tile) => {
-        const L = microLocals(f, MICRO);
+        const L = microLocals(f, micro);
         const tmp = { r: f.local('i32'), j: f.local('i32'), crow: f.local('i32'), trow: f.local('i32') };
-        emitMicroKernel(f, MICRO, mode, L, get(a), get(b), kc, get(table));
+        emitMicroKernel(f, micro, mode, L, get(a), get(b), kc, get(table));
         emitTileStore(f, L, c, ldc, rows, cols, accumulate, tile, tmp);
       });
   const tilePanel = tileFn('panel');
@@ -262,7 +269,7 @@ export function buildKernelModule(): Uint8Array {
    * C (M×N, row-major). A, B, C advance by aBS, bBS, cBS bytes per batch. `accumulate` adds to C.
    * Summation over K: KC-blocks in order, each block summed in order of p: fixed.
    */
-  const gemm = m.func('gemm', params('batch', 'M', 'N', 'K', 'a', 'aBS', 'ta', 'b', 'bBS', 'tb', 'c', 'cBS', 'i0', 'i1', 'j0', 'j1', 'accumulate', 'scratch'), [],
+  m.func('gemm', params('batch', 'M', 'N', 'K', 'a', 'aBS', 'ta', 'b', 'bBS', 'tb', 'c', 'cBS', 'i0', 'i1', 'j0', 'j1', 'accumulate', 'scratch'), [],
     (f, batch, M, N, K, a, aBS, ta, b, bBS, tb, c, cBS, i0, i1, j0, j1, accumulate, scratch) => {
       const bi = f.local('i32'), jc = f.local('i32'), nc = f.local('i32'), pc = f.local('i32'), kc = f.local('i32');
       const ic = f.local('i32'), mc = f.local('i32'), jr = f.local('i32'), ir = f.local('i32');
@@ -492,7 +499,7 @@ export function buildKernelModule(): Uint8Array {
           f.set(xv[a]!, masked ? V128.and(ld, F32x4.lt(F32x4.fromI32x4(v128i32(0, 1, 2, 3)), F32x4.splat(F32.fromI32S(tail)))) : ld);
         }
         for (let a = 0; a < DOT_Q; a++) {
-          for (let b = 0; b < DOT_O; b++) f.set(acc[a]![b]!, F32x4.add(acc[a]![b]!, F32x4.mul(xv[a]!, dv[b]!)));
+          for (let b = 0; b < DOT_O; b++) f.set(acc[a]![b]!, mulAdd(options.fma, acc[a]![b]!, xv[a]!, dv[b]!));
         }
         f.inc(tp, 8);
         f.inc(dp, dstep);
@@ -554,13 +561,25 @@ export function buildKernelModule(): Uint8Array {
   });
 
   // Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions.
-  emitWinogradFilter(m, emitWinograd(m, tileStrided, MR, NR));
+  emitWinogradFilter(m, emitWinograd(m, tileStrided, MR, NR), options.fma);
 
   // Elementwise, reductions, movement.
   emitElementwise(m);
 
-  void gemm;
   return m.bytes();
 }
 
 export type { FuncRef };
+
+/** Whether this runtime validates `f32x4.relaxed_madd` (Node ≥ 22, or Node 20 with `--experimental-wasm-relaxed-simd`). */
+export function relaxedSimdSupported(): boolean {
+  const m = new ModuleBuilder({ min: 1, max: 1 });
+  m.func('probe', [['a', 'i32']], [], (f, a) => {
+    f.store(a, F32x4.relaxedMadd(V128.load(a), V128.load(a), V128.load(a)));
+  });
+  try {
+    return (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(m.bytes());
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,8 @@
  * with A packed in MR-row micro-panels (A[p, r] at a + 4·(p·MR + r)) and the rows of B either in a
  * packed NR-column panel (`panel`: row p at b + 16·NRV·p) or at offsets read from a table (`table`:
  * row p at b + delta[p], the implicit-im2col of the direct convolution). Separate f32x4 mul and
- * add (no relaxed-SIMD FMA in Node 20). The k loop is unrolled `unroll` times; its summation order
+ * add (Node 20 has relaxed-SIMD FMA only behind a flag), or `f32x4.relaxed_madd` where the runtime
+ * validates it. The k loop is unrolled `unroll` times; its summation order
  * is p = 0, 1, …, kc − 1 for every lane, whatever the unrolling.
  *
  * NOTE: unroll 1 is fastest under V8 11.3 (measured): TurboFan unrolls small wasm loops itself
@@ -20,6 +21,13 @@ export interface MicroShape {
   /** Vectors per row (NR = 4·nrv). */
   readonly nrv: number;
   readonly unroll: number;
+  /** Fused multiply-add (relaxed SIMD) instead of mul then add. */
+  readonly fma?: boolean;
+}
+
+/** acc + a·b: `f32x4.relaxed_madd` when `fma`, else `f32x4.mul` then `f32x4.add`. */
+export function mulAdd(fma: boolean | undefined, acc: Local, a: Local | Expr, b: Local | Expr): Expr {
+  return fma ? F32x4.relaxedMadd(a, b, acc) : F32x4.add(acc, F32x4.mul(a, b));
 }
 
 /**
@@ -81,7 +89,7 @@ export function emitMicroKernel(f: FuncBuilder, s: MicroShape, mode: BMode, L: M
     for (let v = 0; v < nrv; v++) f.set(L.bv[v]!, V128.load(rowBase, rowOff + 16 * v));
     for (let r = 0; r < mr; r++) {
       f.set(L.av, V128.load32Splat(L.ap, 4 * (u * mr + r)));
-      for (let v = 0; v < nrv; v++) f.set(L.acc[r]![v]!, F32x4.add(L.acc[r]![v]!, F32x4.mul(L.av, L.bv[v]!)));
+      for (let v = 0; v < nrv; v++) f.set(L.acc[r]![v]!, mulAdd(s.fma, L.acc[r]![v]!, L.av, L.bv[v]!));
     }
   };
   const advance = (n: number) => {

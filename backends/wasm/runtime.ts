@@ -2,16 +2,24 @@
  * One instance of the `wasm` backend's machinery: the compiled kernel module, the shared memory
  * and its allocator, the main thread's instance and the worker pool.
  */
-import { Heap, CONTROL_BYTES, type Block } from './heap.js';
-import { buildKernelModule, GEMM_SCRATCH_BYTES, MEMORY_PAGES } from './kernels.js';
+import { Heap, type Block } from './heap.js';
+import { buildKernelModule, GEMM_SCRATCH_BYTES, MEMORY_PAGES, relaxedSimdSupported } from './kernels.js';
 import { ThreadPool, MAX_THREADS } from './threads.js';
 import { Wasm, type WasmMemory, type WasmModule } from './wasm-api.js';
 
-let compiled: WasmModule | undefined;
+const compiled = new Map<boolean, WasmModule>();
 
-/** The kernel module, generated and compiled once per process. */
-export function kernelModule(): WasmModule {
-  return (compiled ??= new Wasm.Module(buildKernelModule()));
+/** The kernel module (with or without FMA), generated and compiled once per process. */
+export function kernelModule(fma: boolean): WasmModule {
+  let m = compiled.get(fma);
+  if (!m) compiled.set(fma, (m = new Wasm.Module(buildKernelModule({ fma }))));
+  return m;
+}
+
+let fmaSupport: boolean | undefined;
+/** Whether the runtime has relaxed-SIMD FMA (checked once). */
+export function fmaAvailable(): boolean {
+  return (fmaSupport ??= relaxedSimdSupported());
 }
 
 /** Exported kernels (all arguments are numbers). */
@@ -28,18 +36,22 @@ export class Runtime {
   readonly gemmScratch: readonly number[];
   /** Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (else the direct convolution). */
   readonly winograd: boolean;
+  /** Fused multiply-add (relaxed SIMD) in the compute-bound kernels. */
+  readonly fma: boolean;
 
-  constructor(threads: number, options: { readonly winograd?: boolean } = {}) {
+  constructor(threads: number, options: { readonly winograd?: boolean; readonly fma?: boolean } = {}) {
     this.winograd = options.winograd ?? true;
-    const module = kernelModule();
+    if (options.fma && !fmaAvailable()) throw new Error('fma: this runtime has no relaxed SIMD (Node ≥ 22, or node --experimental-wasm-relaxed-simd)');
+    this.fma = options.fma ?? fmaAvailable();
+    const module = kernelModule(this.fma);
     this.memory = new Wasm.Memory({ initial: MEMORY_PAGES.min, maximum: MEMORY_PAGES.max, shared: true });
     const instance = new Wasm.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
     this.heap = new Heap(this.memory);
     this.threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(threads)));
     this.gemmScratch = Array.from({ length: this.threads }, () => this.heap.alloc(GEMM_SCRATCH_BYTES).ptr);
+    // the pool's control block sits at address 0, below the heap (heap.ts reserves CONTROL_BYTES)
     this.pool = new ThreadPool(module, this.memory, instance.exports, 0, this.threads);
-    void CONTROL_BYTES;
   }
 
   /** Temporary block for a kernel (give it back with `free`). */

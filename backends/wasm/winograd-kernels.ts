@@ -13,6 +13,7 @@
  * panels by `packA`.
  */
 import { F32, F32x4, get, I32, I32x4, ModuleBuilder, V128, type Expr, type FuncRef, type Local } from './assembler.js';
+import { mulAdd } from './microkernel.js';
 
 /** All-ones lanes when `v` ≠ 0. */
 const I32x4Mask = (v: Local): Expr => I32x4.splat(I32.sub(0, I32.ne(v, 0)));
@@ -131,17 +132,17 @@ export function emitWinograd(m: ModuleBuilder, tile: FuncRef, MR: number, NR: nu
   });
 
   /**
-   * winoConv(xph, xImg, xRow, chanBytes, C, O, tH, tW4, Ho, Wo, y, U, uXi, table, V, M, TB, R, G,
+   * winoConv(xph, xImg, xRow, chanBytes, C, O, tH, tW4, Ho, Wo, y, U, uXi, V, M, TB, R, G,
    * b0, b1, scratch): blocks b ∈ [b0, b1) of R tile rows (a tile row: image n, tile row ty, tW4
    * tiles, a multiple of 4; G = N·tH tile rows in all) each: input transform into V [16][C][TB],
    * 16 GEMMs into M [16][O][TB], output transform into y [N, O, Ho, Wo]. U panels: ξ's at
-   * U + ξ·uXi (MR-row panels of C). `table` is unused (kept for the call's shape).
+   * U + ξ·uXi (MR-row panels of C).
    */
-  m.func('winoConv', names('xph', 'xImg', 'xRow', 'chanBytes', 'C', 'O', 'tH', 'tW4', 'Ho', 'Wo', 'y', 'U', 'uXi', 'table', 'V', 'M', 'TB', 'R', 'G', 'b0', 'b1', 'scratch'), [],
-    (f, xph, xImg, xRow, chanBytes, C, O, tH, tW4, Ho, Wo, y, U, uXi, table, V, M, TB, R, G, b0, b1, scratch) => {
+  m.func('winoConv', names('xph', 'xImg', 'xRow', 'chanBytes', 'C', 'O', 'tH', 'tW4', 'Ho', 'Wo', 'y', 'U', 'uXi', 'V', 'M', 'TB', 'R', 'G', 'b0', 'b1', 'scratch'), [],
+    (f, xph, xImg, xRow, chanBytes, C, O, tH, tW4, Ho, Wo, y, U, uXi, V, M, TB, R, G, b0, b1, scratch) => {
       const b = f.local('i32'), rr = f.local('i32'), g = f.local('i32'), n = f.local('i32'), ty = f.local('i32'), tx = f.local('i32');
       const c = f.local('i32'), o = f.local('i32'), xi = f.local('i32'), jt = f.local('i32'), mp = f.local('i32');
-      const rows = f.local('i32'), gEnd = f.local('i32'), tb = f.local('i32'), ntb = f.local('i32');
+      const gEnd = f.local('i32'), tb = f.local('i32'), ntb = f.local('i32');
       const vXi = f.local('i32'), mXi = f.local('i32'), base = f.local('i32'), src = f.local('i32');
       const yRowBytes = f.local('i32'), yImg = f.local('i32'), dst = f.local('i32'), outRows = f.local('i32'), outCols = f.local('i32');
       const cols = f.local('i32'), mrows = f.local('i32');
@@ -203,7 +204,6 @@ export function emitWinograd(m: ModuleBuilder, tile: FuncRef, MR: number, NR: nu
           f.inc(rr, 1);
         });
       });
-      void rows;
     });
   return winoIn;
 }
@@ -214,7 +214,7 @@ export function emitWinograd(m: ModuleBuilder, tile: FuncRef, MR: number, NR: nu
  * (the exact adjoint of the forward F(2×2, 3×3)), the tile sum as 16 reductions along contiguous
  * tile rows with f32x4 lane partial sums.
  */
-export function emitWinogradFilter(m: ModuleBuilder, winoIn: FuncRef): void {
+export function emitWinogradFilter(m: ModuleBuilder, winoIn: FuncRef, fma: boolean): void {
   /**
    * winoDy(src, yRow, dst, xiStride): A dY Aᵀ for four adjacent 2×2 dy tiles of one channel (src
    * = top-left, row stride yRow bytes, columns 0..7 read) → 16 vectors at dst + ξ·xiStride.
@@ -285,7 +285,7 @@ export function emitWinogradFilter(m: ModuleBuilder, winoIn: FuncRef): void {
             for (let a = 1; a < 4; a++) f.set(yv[a]!, V128.load(I32.add(yp, yo[a - 1]!)));
             f.set(vv[0]!, V128.load(vp));
             f.set(vv[1]!, V128.load(I32.add(vp, vo)));
-            for (let a = 0; a < 4; a++) for (let b = 0; b < 2; b++) f.set(acc[a]![b]!, F32x4.add(acc[a]![b]!, F32x4.mul(yv[a]!, vv[b]!)));
+            for (let a = 0; a < 4; a++) for (let b = 0; b < 2; b++) f.set(acc[a]![b]!, mulAdd(fma, acc[a]![b]!, yv[a]!, vv[b]!));
             f.inc(yp, 16);
             f.inc(vp, 16);
           });
