@@ -15,7 +15,7 @@ import '../backends/register.js';
 import * as T from '../core/index.js';
 import { PRIM_NAMES, setBackend, type CompareOp, type PrimName, type Tensor } from '../core/index.js';
 import {
-  checkDerivative, checkSecondDerivative, fcBroadcastShapes, fcConvGeometry, fcDistinctOf, fcHost, fcHostOf, fcParams,
+  checkDerivative, checkSecondDerivative, fcBroadcastShapes, fcConvGeometry, fcConvTranspose, fcDistinctOf, fcHost, fcHostOf, fcParams,
   fcPermutation, fcSeed, fcShape, fcValue, sizeOf, type HostTensor, type ValueOptions,
 } from './helpers/numeric.js';
 
@@ -169,22 +169,6 @@ const fcPool = fc.oneof(
     .map((g) => ({ shape: [g.n, g.c, g.h, g.w], options: { size: g.size, stride: g.stride, padding: g.pad } as T.PoolOptions })),
 );
 
-/** Transposed-convolution geometry (PyTorch's ConvTranspose2d layout). */
-const fcConvTranspose = fc.record({
-  n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), cinG: fc.integer({ min: 1, max: 2 }), coutG: fc.integer({ min: 1, max: 2 }),
-  h: fc.integer({ min: 1, max: 4 }), w: fc.integer({ min: 1, max: 4 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-  stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })), padding: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
-  outPad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })), dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-}).map((g) => {
-  const outputPadding = [Math.min(g.outPad[0], g.stride[0] - 1), Math.min(g.outPad[1], g.stride[1] - 1)] as const;
-  const ho = (g.h - 1) * g.stride[0] - 2 * g.padding[0] + g.dilation[0] * (g.kh - 1) + outputPadding[0] + 1;
-  const wo = (g.w - 1) * g.stride[1] - 2 * g.padding[1] + g.dilation[1] * (g.kw - 1) + outputPadding[1] + 1;
-  const cin = g.cinG * g.groups;
-  return {
-    x: [g.n, cin, g.h, g.w], w: [cin, g.coutG, g.kh, g.kw], y: [g.n, g.coutG * g.groups, ho, wo],
-    options: { stride: g.stride, padding: g.padding, outputPadding, dilation: g.dilation, groups: g.groups },
-  };
-}).filter((g) => g.y[2]! >= 1 && g.y[3]! >= 1);
 
 /**
  * [N, C, ...spatial] with per-channel values ≥ 0.5 apart, so batch variances stay well above zero,

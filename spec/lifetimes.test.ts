@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
-import { adam } from '../models/optim.js';
+import { tinyTrainer } from './helpers/tiny-net.js';
 
 const live = () => core.memory().buffers;
 
@@ -102,32 +102,12 @@ describe('lifetimes', () => {
   });
 
   test('1,000 training steps of a tiny conv net with Adam keep the live count flat', () => {
-    const k = core.split(core.key(1), 3);
-    let params = {
-      w: core.mul(core.normal(k[0]!, [2, 1, 3, 3]), 0.3),
-      b: core.zeros([2]),
-      v: core.mul(core.normal(k[1]!, [2, 1, 1, 1]), 0.3),
-    };
-    const x = core.uniform(k[2]!, [2, 1, 6, 6]);
-    const target = core.greater(x, 0.5);
-    const opt = adam<typeof params>({ learningRate: 1e-2 });
-    let state = opt.init(params);
-    const loss = (p: typeof params) => {
-      const h = core.relu(core.add(core.conv2d(x, p.w, { padding: 1 }), core.reshape(p.b, [1, 2, 1, 1])));
-      const y = core.sum(core.mul(h, p.v), 1, true);
-      return core.mean(core.square(core.sub(core.sigmoid(y), target)));
-    };
-    const step = () => {
-      const [value, grads] = core.valueAndGrad(loss)(params);
-      const [p2, s2] = opt.update(params, grads, state);
-      core.dispose([value, grads, params, state]);
-      params = p2;
-      state = s2;
-    };
+    const trainer = tinyTrainer();
+    const step = () => trainer.step();
     step();
     const after1 = live();
     for (let i = 1; i < 1000; i++) step();
     assert.equal(live(), after1);
-    core.dispose([params, state, x, target]);
+    trainer.dispose();
   });
 });

@@ -10,7 +10,7 @@ import '../backends/register.js';
 import type { WasmBackend } from '../backends/wasm/backend.js';
 import * as core from '../core/index.js';
 import { unetBatch, unetTrainer } from '../bench/unet-d3-b16.js';
-import { adam } from '../models/optim.js';
+import { tinyTrainer } from './helpers/tiny-net.js';
 
 const heapTop = () => (core.getBackend() as WasmBackend).runtime.heap.stats().top;
 
@@ -53,35 +53,15 @@ describe('wasm backend in training', () => {
 
   test('1,000 steps of a tiny conv net with Adam keep the live count and the heap flat', () => {
     core.scope(() => undefined);
-    const k = core.split(core.key(1), 3);
-    let params = {
-      w: core.mul(core.normal(k[0]!, [2, 1, 3, 3]), 0.3),
-      b: core.zeros([2]),
-      v: core.mul(core.normal(k[1]!, [2, 1, 1, 1]), 0.3),
-    };
-    const x = core.uniform(k[2]!, [2, 1, 6, 6]);
-    const target = core.greater(x, 0.5);
-    const opt = adam<typeof params>({ learningRate: 1e-2 });
-    let state = opt.init(params);
-    const loss = (p: typeof params) => {
-      const h = core.relu(core.add(core.conv2d(x, p.w, { padding: 1 }), core.reshape(p.b, [1, 2, 1, 1])));
-      const y = core.sum(core.mul(h, p.v), 1, true);
-      return core.mean(core.square(core.sub(core.sigmoid(y), target)));
-    };
-    const step = () => {
-      const [value, grads] = core.valueAndGrad(loss)(params);
-      const [p2, s2] = opt.update(params, grads, state);
-      core.dispose([value, grads, params, state]);
-      params = p2;
-      state = s2;
-    };
+    const trainer = tinyTrainer();
+    const step = () => trainer.step();
     step();
     const live = core.memory().buffers;
     const top = heapTop();
     for (let i = 1; i < 1000; i++) step();
     assert.equal(core.memory().buffers, live, 'live buffers grew');
     assert.equal(heapTop(), top, 'the shared heap grew');
-    core.dispose([params, state, x, target]);
+    trainer.dispose();
   });
 
   test('relaxed-SIMD FMA kernels (where the runtime has them) agree with mul + add and with each other across threads', () => {
