@@ -12,22 +12,13 @@ import {
   boundaryLoss, checkFinite, checkOneHot, checkProbabilities, crossEntropy, crossEntropyWithLogits, diceLoss, focalLoss,
   generalizedDiceLoss, steal, tverskyLoss,
 } from '../losses/tensor-losses.js';
+import { mulberry32 } from './helpers/numeric.js';
 
 const FC = { seed: 42, numRuns: 15 } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** A small deterministic generator (mulberry32), so one fast-check seed fixes every value. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 
@@ -62,7 +53,7 @@ interface Problem {
 }
 
 function makeProblem(b: number, k: number, spatial: number[], seed: number, present: number = k): Problem {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const n = size(spatial);
   const shape = [b, k, ...spatial];
   const probs = new Float64Array(size(shape));

@@ -10,17 +10,8 @@ export type ValueKind =
   | 'binary' // 0 or 1 (where's condition)
   | 'smallInt'; // integers in [−2, 2] (comparisons with ties)
 
-/** mulberry32: a tiny seeded generator for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator for test data (mulberry32, shared with the other specs). */
+export { mulberry32 as rng } from '../helpers/numeric.js';
 
 /** `n` values of a kind. */
 export function values(kind: ValueKind, n: number, rand: () => number): Float64Array {
