@@ -7,6 +7,7 @@
  * nothing of ours outside `core/`; `backends/` implements it.
  */
 import { BackendError } from './errors.js';
+import type { FusedKernel, FusedRunner } from './compile/fused.js';
 import type { PrimName, PrimParams } from './primitives.js';
 import type { Shape } from './shape.js';
 
@@ -44,6 +45,20 @@ export interface MemoryInfo {
 }
 
 /**
+ * Execution counters, since the backend was created.
+ * - `kernels`: executions of a primitive or of a fused group, however many phases or threads each
+ *   takes (a reshape that only relabels a buffer runs nothing and is not counted);
+ * - `submits`: queue submissions, where the backend has a queue;
+ * - `allocations`: buffers created fresh rather than taken from the backend's pool of released
+ *   buffers.
+ */
+export interface BackendStats {
+  readonly kernels: number;
+  readonly submits?: number;
+  readonly allocations?: number;
+}
+
+/**
  * A backend: storage plus one kernel per primitive. Handles are opaque to the core.
  * Kernels must not mutate their inputs.
  */
@@ -61,8 +76,18 @@ export interface Backend<H = unknown> {
   memory(): MemoryInfo;
   /** What runs the kernels. */
   describe(): Promise<BackendDescription>;
+  /** Execution counters (see `BackendStats`). */
+  stats(): BackendStats;
   /** The kernels. */
   readonly kernels: KernelTable<H>;
+  /**
+   * Optional: compiles a fused elementwise kernel (the IR of `core/compile/fused.ts`) that `jit`
+   * made from a chain of primitives. The runner must give bit-identical results to running those
+   * primitives one by one with `kernels`. A backend without it replays them one by one.
+   */
+  compileFused?(kernel: FusedKernel): FusedRunner<H>;
+  /** @internal true for the recorder `jit` traces with: its tensors have no values to read. */
+  readonly traceOnly?: boolean;
 }
 
 /** How a backend is created and ranked. */
@@ -163,6 +188,20 @@ export function getBackend(): Backend {
   instances.set(k, made);
   current = made;
   return made;
+}
+
+/**
+ * @internal runs `fn` with `backend` selected in place of the current one (the `jit` tracer),
+ * restoring the selection afterwards.
+ */
+export function withBackend<T>(backend: Backend, fn: () => T): T {
+  const saved = current;
+  current = backend;
+  try {
+    return fn();
+  } finally {
+    current = saved;
+  }
 }
 
 /** Live buffers of the selected backend. */

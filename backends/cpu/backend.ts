@@ -4,21 +4,23 @@
  * checks against finite differences).
  */
 import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
+import { countKernels } from '../../core/compile/count.js';
 import { sizeOf, type Shape } from '../../core/shape.js';
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } from './conv.js';
 import { binaryFns, compareFns, mapBinary, mapUnary, mapWhere, unaryFns, type BinaryFn, type UnaryFn } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { broadcastKernel, concatKernel, padKernel, permuteKernel, sliceKernel } from './movement.js';
 import { reduceArgmax, reduceMax, reduceSum } from './reduce.js';
+import { compileFusedLoop } from './fused.js';
 import { CpuStorage, type Alloc, type CpuHandle, type FloatArray } from './storage.js';
 
 type In = readonly KernelInput<CpuHandle>[];
 
 /** Makes a CPU backend storing values in arrays made by `alloc`. */
 export function makeCpuBackend(name: string, alloc: Alloc, precision: 'float32' | 'float64'): Backend<CpuHandle> {
-  const storage = new CpuStorage();
+  const storage = new CpuStorage(alloc);
   const make = (shape: Shape, fill: (out: FloatArray) => void): CpuHandle => {
-    const out = alloc(sizeOf(shape));
+    const out = storage.take(sizeOf(shape));
     fill(out);
     return storage.wrap(out);
   };
@@ -26,7 +28,7 @@ export function makeCpuBackend(name: string, alloc: Alloc, precision: 'float32' 
   const binary = (f: BinaryFn) => (inputs: In, outShape: Shape) =>
     make(outShape, (out) => mapBinary(out, outShape, inputs[0]!.handle.data, inputs[0]!.shape, inputs[1]!.handle.data, inputs[1]!.shape, f));
 
-  const kernels: KernelTable<CpuHandle> = {
+  const table: KernelTable<CpuHandle> = {
     neg: unary(unaryFns.neg),
     exp: unary(unaryFns.exp),
     log: unary(unaryFns.log),
@@ -66,10 +68,14 @@ export function makeCpuBackend(name: string, alloc: Alloc, precision: 'float32' 
       make(outShape, (out) => conv2dBackpropFilterKernel(out, outShape, x!.handle.data, x!.shape, dy!.handle.data, dy!.shape, p, alloc)),
   };
 
+  const counter = { kernels: 0 };
+  // NOTE: reshape shares the array and runs nothing: it is not counted as a kernel.
+  const kernels = countKernels(table, counter, ['reshape']);
+
   return {
     name,
     upload: (values, shape) => {
-      const data = alloc(sizeOf(shape));
+      const data = storage.take(sizeOf(shape));
       for (let i = 0; i < data.length; i++) data[i] = values[i]!;
       return storage.wrap(data);
     },
@@ -78,7 +84,18 @@ export function makeCpuBackend(name: string, alloc: Alloc, precision: 'float32' 
     release: (h) => storage.release(h),
     memory: () => storage.memory(),
     describe: async () => ({ name, mode: 'cpu', kernelClass: 'typed-array reference kernels', precision }),
+    stats: () => ({ kernels: counter.kernels, allocations: storage.allocations }),
     kernels,
+    compileFused: (kernel) => {
+      const loop = compileFusedLoop(kernel, precision === 'float32');
+      const n = sizeOf(kernel.shape);
+      return (inputs) => {
+        counter.kernels++;
+        const outs = kernel.outputs.map(() => storage.take(n));
+        loop(inputs.map((x) => x.handle.data), outs);
+        return outs.map((o) => storage.wrap(o));
+      };
+    },
   };
 }
 

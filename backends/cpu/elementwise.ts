@@ -1,5 +1,5 @@
 /** Elementwise kernels with NumPy broadcasting. */
-import type { CompareOp } from '../../core/primitives.js';
+import type { BinaryPrim, CompareOp, UnaryPrim } from '../../core/primitives.js';
 import { broadcastStrides, sameShape, sizeOf, type Shape } from '../../core/shape.js';
 import type { FloatArray } from './storage.js';
 
@@ -72,23 +72,23 @@ export function mapWhere(out: FloatArray, outShape: Shape, c: FloatArray, cShape
 }
 
 /** The unary functions, by primitive. */
-export const unaryFns = {
+export const unaryFns: { readonly [P in UnaryPrim]: UnaryFn } = {
   neg: (x: number) => -x,
   exp: Math.exp,
   log: Math.log,
   sqrt: Math.sqrt,
   abs: Math.abs,
   sign: (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
-} as const;
+};
 
 /** The binary functions, by primitive. */
-export const binaryFns = {
+export const binaryFns: { readonly [P in BinaryPrim]: BinaryFn } = {
   add: (a: number, b: number) => a + b,
   sub: (a: number, b: number) => a - b,
   mul: (a: number, b: number) => a * b,
   div: (a: number, b: number) => a / b,
   pow: Math.pow,
-} as const;
+};
 
 /** Comparison functions (1 or 0). */
 export const compareFns: { readonly [K in CompareOp]: BinaryFn } = {

@@ -13,11 +13,46 @@ export interface CpuHandle {
   released: boolean;
 }
 
-/** Counts live handles and the bytes of the distinct arrays they hold. */
+/** Bytes of released arrays a storage keeps for reuse, at most. */
+const POOL_BYTES = 256 * 2 ** 20;
+
+/**
+ * Counts live handles and the bytes of the distinct arrays they hold, and keeps released arrays
+ * in a pool (by length, bounded) from which new outputs are taken.
+ */
 export class CpuStorage {
   #buffers = 0;
   #bytes = 0;
+  #allocations = 0;
+  #pooledBytes = 0;
   readonly #refs = new Map<FloatArray, number>();
+  readonly #pool = new Map<number, FloatArray[]>();
+  readonly #alloc: Alloc;
+
+  constructor(alloc: Alloc) {
+    this.#alloc = alloc;
+  }
+
+  /**
+   * A zero-filled array of `n` elements: a released one from the pool when there is one, else a
+   * fresh allocation (counted in `allocations`).
+   */
+  take(n: number): FloatArray {
+    const free = this.#pool.get(n);
+    const reused = free?.pop();
+    if (reused) {
+      this.#pooledBytes -= reused.byteLength;
+      reused.fill(0);
+      return reused;
+    }
+    this.#allocations++;
+    return this.#alloc(n);
+  }
+
+  /** Arrays created fresh by `take`. */
+  get allocations(): number {
+    return this.#allocations;
+  }
 
   /** Wraps an array as a new live handle. */
   wrap(data: FloatArray): CpuHandle {
@@ -37,7 +72,17 @@ export class CpuStorage {
     if (refs === 0) {
       this.#refs.delete(h.data);
       this.#bytes -= h.data.byteLength;
+      this.#recycle(h.data);
     } else this.#refs.set(h.data, refs);
+  }
+
+  /** Keeps a no longer referenced array for reuse while the pool has room. */
+  #recycle(data: FloatArray): void {
+    if (data.length === 0 || this.#pooledBytes + data.byteLength > POOL_BYTES) return;
+    const list = this.#pool.get(data.length);
+    if (list) list.push(data);
+    else this.#pool.set(data.length, [data]);
+    this.#pooledBytes += data.byteLength;
   }
 
   memory(): MemoryInfo {

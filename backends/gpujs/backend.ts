@@ -4,25 +4,44 @@
  * between operations; reads are asynchronous; dispatch is synchronous even on WebGPU, whose
  * kernels return Promises (see `buffers.ts`).
  */
-import type { Backend, BackendDescription } from '../../core/backend.js';
+import { countKernels } from '../../core/compile/count.js';
+import type { Backend, BackendDescription, BackendStats } from '../../core/backend.js';
+import type { FusedKernel, FusedRunner } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import { createCpuBackend } from '../cpu/backend.js';
 import { Store, type GpujsHandle } from './buffers.js';
 import { KernelCache } from './cache.js';
-import { makeKernels, PrimStats } from './kernels.js';
+import { makeFusedCompiler } from './fused.js';
+import { makeKernels, makeLauncher, PrimStats } from './kernels.js';
 import { openRuntime, resolveMode, type RuntimeInfo } from './runtime.js';
 import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type GpujsRunMode } from './settings.js';
 
-/** Counters of a gpu.js backend instance (tests and benchmarks). */
-export interface GpujsStats {
+/**
+ * Counters of a gpu.js backend instance (tests and benchmarks). The `BackendStats` counters, since
+ * the backend started:
+ * - `kernels`: gpu.js kernels launched (each stage of a staged reduction, each kernel of a fused
+ *   group) plus primitives answered on the host without a launch (scalars, host fills); views
+ *   (reshape, a concat of one part) and zero-size results are not counted;
+ * - `submits`: WebGPU only: queue submissions, i.e. kernel runs, uploads and reads (gpu.js
+ *   submits once for each); absent in the other modes;
+ * - `allocations`: device values (kernel outputs and uploads) that took storage created for them;
+ *   GL kernels render into their own texture again once the previous result on it was deleted,
+ *   which is not counted.
+ */
+export interface GpujsStats extends BackendStats {
+  /** Executions of a primitive or a fused group (a reshape, which only relabels, aside). */
+  readonly kernels: number;
+  /** gpu.js kernels launched (a staged reduction or a fused group of N outputs launches several). */
+  readonly launches: number;
+  readonly allocations: number;
   /** Kernels compiled since the backend started (the upload kernel included on GL/WebGPU). */
   readonly compiles: number;
   readonly evictions: number;
   readonly cachedKernels: number;
   /** Device values (textures, buffers, arrays) not freed yet. */
   readonly deviceValues: number;
-  /** Per primitive: kernel class (or `host` / `view`) → launches, since the last reset. */
+  /** Per primitive (and `fused`): kernel class (or `host` / `view`) → launches, since the last reset. */
   readonly byPrim: Record<string, Record<string, number>>;
   /** Kernels that gpu.js degraded to another class, with its reason. */
   readonly fallbacks: readonly string[];
@@ -37,6 +56,8 @@ export interface GpujsBackend extends Backend<GpujsHandle> {
   /** Why `auto` passed over the faster modes. */
   readonly autoReasons: readonly string[];
   stats(): GpujsStats;
+  /** Compiles a fused elementwise kernel (see `fused.ts`). */
+  compileFused(kernel: FusedKernel): FusedRunner<GpujsHandle>;
   /** Clears the per-primitive launch record. */
   resetPrimStats(): void;
   /** Resolves when every scheduled kernel has run. */
@@ -73,7 +94,21 @@ export async function createGpujsBackend(options: Readonly<Record<string, unknow
   const store = new Store(rt, cache);
   const stats = new PrimStats();
   const hostCpu = createCpuBackend();
-  const kernels = makeKernels({ rt, store, cache, stats, hostCpu });
+  const ctx = { rt, store, cache, stats, hostCpu };
+  const launcher = makeLauncher(ctx);
+  const counter = { kernels: 0 };
+  const kernelTable = makeKernels(ctx, launcher);
+  // NOTE: `stats().kernels` counts executions of a primitive or fused group, however many gpu.js
+  // kernels each launches (those are `launches`).
+  const kernels = countKernels(kernelTable, counter, ['reshape']);
+  const compileFusedUncounted = makeFusedCompiler({ ...ctx, launcher, kernels: kernelTable });
+  const compileFused = (k: FusedKernel): FusedRunner<GpujsHandle> => {
+    const run = compileFusedUncounted(k);
+    return (inputs) => {
+      counter.kernels++;
+      return run(inputs);
+    };
+  };
   const uploadKernels = rt.hostMemory ? 0 : 1;
   let disposed = false;
 
@@ -115,9 +150,14 @@ export async function createGpujsBackend(options: Readonly<Record<string, unknow
       };
     },
     kernels,
+    compileFused,
     stats: () => {
       const c = cache.stats();
       return {
+        kernels: counter.kernels,
+        launches: store.runs(),
+        ...(rt.async ? { submits: store.runs() + rt.transferSubmits() } : {}),
+        allocations: store.allocations(),
         compiles: c.compiles + uploadKernels,
         evictions: c.evictions,
         cachedKernels: c.size,

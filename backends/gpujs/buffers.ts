@@ -53,6 +53,8 @@ export class Store {
   #handles = 0;
   #bytes = 0;
   #deviceValues = 0;
+  #allocations = 0;
+  #runs = 0;
   readonly #pending = new Set<Promise<unknown>>();
 
   constructor(rt: Runtime, cache: KernelCache) {
@@ -69,6 +71,7 @@ export class Store {
   device(result: unknown, size: number, producer?: CacheEntry): Buffer {
     const b: Buffer = { size, host: undefined, value: undefined, pending: undefined, error: undefined, refs: 0, readers: 0, freed: false, producer };
     this.#deviceValues++;
+    if (this.#rt.fresh(result)) this.#allocations++;
     if (producer) producer.liveOutputs++;
     if (result instanceof Promise) {
       const p = result.then(
@@ -154,8 +157,11 @@ export class Store {
     }
     if (!this.#rt.async) {
       const out = entry.kernel(...args.map((a) => (typeof a === 'number' ? a : a.value)));
+      this.#runs++;
       return this.device(out, size, entry);
     }
+    // counted when dispatched: the run itself may wait for pending inputs
+    this.#runs++;
     for (const b of buffers) b.readers++;
     const finish = (): void => {
       for (const b of buffers) {
@@ -214,6 +220,16 @@ export class Store {
   /** Device values not freed yet (GL textures, WebGPU buffers, arrays). */
   deviceValues(): number {
     return this.#deviceValues;
+  }
+
+  /** Device values (kernel outputs and uploads) that took storage created for them. */
+  allocations(): number {
+    return this.#allocations;
+  }
+
+  /** gpu.js kernel runs dispatched through `launch` (uploads not included). */
+  runs(): number {
+    return this.#runs;
   }
 
   /** Resolves when every scheduled kernel has run (and deferred frees happened). */

@@ -1,6 +1,6 @@
 /**
  * The kernel cache: one compiled gpu.js kernel per (primitive, shapes, params, argument kinds),
- * bounded, least recently used first out. An evicted kernel is destroyed once no output it made is
+ * or per (fused program, extents, strides, argument kinds), bounded, least recently used first out. An evicted kernel is destroyed once no output it made is
  * still alive (a GL texture is read through its kernel's framebuffer).
  */
 import type { KernelSpec } from './codegen.js';

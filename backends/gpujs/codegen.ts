@@ -1,7 +1,9 @@
 /**
  * Kernel source generation: a few small templates (strided elementwise/gather, pad, concat,
  * reductions, argmax, matmul, the convolution family) produce the JavaScript that gpu.js compiles
- * to GLSL, WGSL, WebAssembly or JavaScript. Every kernel writes a flat rank-1 output (gpu.js
+ * to GLSL, WGSL, WebAssembly or JavaScript. The elementwise operations are written once
+ * (`unaryOps`, `binaryOps`, `compareOp`, `whereOp`) and rendered both as primitive kernel bodies
+ * and as the statements of fused kernels (`fused.ts`). Every kernel writes a flat rank-1 output (gpu.js
  * outputs have at most 3 dimensions and drop a 4th silently) and reads flat inputs with index
  * arithmetic, so any rank works.
  *
@@ -13,6 +15,7 @@
  * - integer division is `Math.floor(q / e)` corrected by its remainder (GPU float division may be
  *   off by an ulp, which would otherwise turn 6 / 3 into 1.9999999 → 1).
  */
+import type { FusedOpTable } from '../../core/compile/fused.js';
 import type { CompareOp, ConvParams, UnaryPrim, BinaryPrim } from '../../core/primitives.js';
 import { stridesOf, type Shape } from '../../core/shape.js';
 
@@ -144,6 +147,9 @@ export function coalesce(shape: Shape, inputs: readonly (readonly number[])[]): 
 /** A kernel body computing the output from the input values `v[k]` (statements ending in `return`). */
 export type Body = (v: readonly string[]) => string[];
 
+/** The name of input k's value in an elementwise kernel's body. */
+export const valueName = (k: number): string => `v${k}`;
+
 /** An elementwise kernel over strided inputs (NumPy broadcasting is strides of 0). */
 export function elementwise(name: string, outShape: Shape, inputs: readonly StridedInput[], body: Body, extraArgs: readonly string[] = []): KernelSpec {
   const size = outShape.reduce((a, b) => a * b, 1);
@@ -152,7 +158,7 @@ export function elementwise(name: string, outShape: Shape, inputs: readonly Stri
   src.emit('const o = this.thread.x;');
   const idx = extents.length <= 1 ? extents.map(() => 'o') : src.decompose('o', extents);
   const values = inputs.map((x, k) => {
-    const v = `v${k}`;
+    const v = valueName(k);
     src.emit(`const ${v} = ${read(inputs.map((i) => i.kind), k, src.offset(idx, strides[k]!, x.base, `i${k}`))};`);
     return v;
   });
@@ -161,46 +167,114 @@ export function elementwise(name: string, outShape: Shape, inputs: readonly Stri
   return src.build([...inputs.map((_, k) => argName(k)), ...extraArgs], key, size);
 }
 
-/** Bodies of the unary primitives. */
-export const unaryBodies: { readonly [P in UnaryPrim]: Body } = {
-  neg: ([a]) => [`return -${a};`],
-  exp: ([a]) => [`return Math.exp(${a});`],
-  log: ([a]) => [`return Math.log(${a});`],
-  sqrt: ([a]) => [`return Math.sqrt(${a});`],
-  abs: ([a]) => [`return Math.abs(${a});`],
+/**
+ * One elementwise operation over named operands: the value of the first case whose condition
+ * holds, else `otherwise` (expressions without side effects). The primitive kernels render it as
+ * early `return`s (`body`), fused kernels as an assignment (`assignment`): both run exactly the
+ * same expressions.
+ */
+export interface OpCases {
+  readonly cases: readonly (readonly [condition: string, value: string])[];
+  readonly otherwise: string;
+}
+
+/** An elementwise operation over its operand names. */
+export type OpLowering = (v: readonly string[]) => OpCases;
+
+const plain = (value: string): OpCases => ({ cases: [], otherwise: value });
+
+/** The unary primitives. */
+export const unaryOps: { readonly [P in UnaryPrim]: OpLowering } = {
+  neg: ([a]) => plain(`-${a}`),
+  exp: ([a]) => plain(`Math.exp(${a})`),
+  log: ([a]) => plain(`Math.log(${a})`),
+  sqrt: ([a]) => plain(`Math.sqrt(${a})`),
+  abs: ([a]) => plain(`Math.abs(${a})`),
   // NOTE: sign(NaN) = NaN and sign(±0) = 0, as the reference: `a * 0` keeps NaN.
-  sign: ([a]) => [`if (${a} > 0) { return 1; }`, `if (${a} < 0) { return -1; }`, `return ${a} * 0;`],
+  sign: ([a]) => ({ cases: [[`${a} > 0`, '1'], [`${a} < 0`, '-1']], otherwise: `${a} * 0` }),
 };
 
-/** Bodies of the binary primitives. */
-export const binaryBodies: { readonly [P in BinaryPrim]: Body } = {
-  add: ([a, b]) => [`return ${a} + ${b};`],
-  sub: ([a, b]) => [`return ${a} - ${b};`],
-  mul: ([a, b]) => [`return ${a} * ${b};`],
-  div: ([a, b]) => [`return ${a} / ${b};`],
+/** The binary primitives. */
+export const binaryOps: { readonly [P in BinaryPrim]: OpLowering } = {
+  add: ([a, b]) => plain(`${a} + ${b}`),
+  sub: ([a, b]) => plain(`${a} - ${b}`),
+  mul: ([a, b]) => plain(`${a} * ${b}`),
+  div: ([a, b]) => plain(`${a} / ${b}`),
   // NOTE: GPU pow(x, y) is exp2(y·log2 x): undefined for x < 0 and for y = 0 at x = 0. The
   // reference (Math.pow) gives 1 for y = 0 and a signed result for a negative base and an
-  // integer exponent; both are reproduced here.
-  pow: ([a, b]) => [
-    `if (${b} == 0) { return 1; }`,
-    `if (${a} < 0) {`,
-    `  if (Math.floor(${b}) == ${b}) {`,
-    `    const m = Math.pow(-${a}, ${b});`,
-    `    if (Math.floor(${b} * 0.5) * 2 == ${b}) { return m; }`,
-    `    return -m;`,
-    `  }`,
-    `}`,
-    `return Math.pow(${a}, ${b});`,
-  ],
+  // integer exponent (even: |x|^y, odd: −|x|^y); both are reproduced here.
+  pow: ([a, b]) => ({
+    cases: [
+      [`${b} == 0`, '1'],
+      [`${a} < 0 && Math.floor(${b}) == ${b} && Math.floor(${b} * 0.5) * 2 == ${b}`, `Math.pow(-${a}, ${b})`],
+      [`${a} < 0 && Math.floor(${b}) == ${b}`, `-Math.pow(-${a}, ${b})`],
+    ],
+    otherwise: `Math.pow(${a}, ${b})`,
+  }),
 };
 
 const compareOps: { readonly [K in CompareOp]: string } = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
 
+/** A comparison: 1 where true, else 0. */
+export const compareOp = (op: CompareOp): OpLowering => ([a, b]) => ({ cases: [[`${a} ${compareOps[op]} ${b}`, '1']], otherwise: '0' });
+
+/** `where(c, a, b)`. */
+export const whereOp: OpLowering = ([c, a, b]) => ({ cases: [[`${c} != 0`, a!]], otherwise: b! });
+
+/** The operator tables of fused kernels (exhaustive over the elementwise primitives). */
+export const fusedOps: FusedOpTable<OpLowering> = {
+  unary: unaryOps,
+  binary: binaryOps,
+  compare: { lt: compareOp('lt'), le: compareOp('le'), gt: compareOp('gt'), ge: compareOp('ge'), eq: compareOp('eq'), ne: compareOp('ne') },
+};
+
+/** A primitive kernel's body: the operation's cases as early returns. */
+export const body = (op: OpLowering): Body => (v) => {
+  const { cases, otherwise } = op(v);
+  return [...cases.map(([c, x]) => `if (${c}) { return ${x}; }`), `return ${otherwise};`];
+};
+
+/**
+ * A fused kernel's statements setting the new variable `name` to the operation's value, each
+ * value passed through `wrap` (rounding, where the mode computes wider than it stores).
+ */
+export function assignment(name: string, op: OpCases, wrap: (value: string) => string): string[] {
+  if (op.cases.length === 0) return [`const ${name} = ${wrap(op.otherwise)};`];
+  const lines = [`let ${name} = 0;`];
+  let depth = 0;
+  for (const [c, x] of op.cases) {
+    const pad = '  '.repeat(depth++);
+    lines.push(`${pad}if (${c}) {`, `${pad}  ${name} = ${wrap(x)};`, `${pad}} else {`);
+  }
+  lines.push(`${'  '.repeat(depth)}${name} = ${wrap(op.otherwise)};`);
+  while (depth-- > 0) lines.push(`${'  '.repeat(depth)}}`);
+  return lines;
+}
+
+/** Bodies of the unary primitives. */
+export const unaryBodies: { readonly [P in UnaryPrim]: Body } = {
+  neg: body(unaryOps.neg),
+  exp: body(unaryOps.exp),
+  log: body(unaryOps.log),
+  sqrt: body(unaryOps.sqrt),
+  abs: body(unaryOps.abs),
+  sign: body(unaryOps.sign),
+};
+
+/** Bodies of the binary primitives. */
+export const binaryBodies: { readonly [P in BinaryPrim]: Body } = {
+  add: body(binaryOps.add),
+  sub: body(binaryOps.sub),
+  mul: body(binaryOps.mul),
+  div: body(binaryOps.div),
+  pow: body(binaryOps.pow),
+};
+
 /** Body of a comparison (1 where true, else 0). */
-export const compareBody = (op: CompareOp): Body => ([a, b]) => [`if (${a} ${compareOps[op]} ${b}) { return 1; }`, 'return 0;'];
+export const compareBody = (op: CompareOp): Body => body(compareOp(op));
 
 /** Body of `where(c, a, b)`. */
-export const whereBody: Body = ([c, a, b]) => [`if (${c} != 0) { return ${a}; }`, `return ${b};`];
+export const whereBody: Body = body(whereOp);
 
 /** Body of a gather (broadcast, permute, slice): the value itself. */
 export const copyBody: Body = ([a]) => [`return ${a};`];

@@ -1,8 +1,9 @@
 /**
  * The gpu.js kernel table: one entry per primitive (exhaustive: `tsc` refuses a missing one).
- * Each builds a kernel spec from the templates of `codegen.ts`, takes the compiled kernel from the
- * cache and launches it; scalars and zero-size tensors are answered on the host with the CPU
- * reference kernels, without launching anything.
+ * Each builds a kernel spec from the templates of `codegen.ts` and launches it through the
+ * launcher (which takes the compiled kernel from the cache and records what ran; fused kernels,
+ * `fused.ts`, use the same launcher); scalars and zero-size tensors are answered on the host with
+ * the CPU reference kernels, without launching anything.
  */
 import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
 import { BackendError } from '../../core/errors.js';
@@ -14,16 +15,28 @@ import type { Arg, Buffer, GpujsHandle, Store } from './buffers.js';
 import * as gen from './codegen.js';
 import { FILTER_GRAD_CHUNK, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
 
-/** Kernel specs remembered (cleared when full). */
-const SPEC_MEMO_SIZE = 4096;
 import type { Runtime } from './runtime.js';
 
-/** Which kernel classes ran each primitive (`host`: answered on the host; `view`: no kernel). */
-export class PrimStats {
-  readonly byPrim = new Map<PrimName, Map<string, number>>();
-  readonly fallbacks: string[] = [];
+/** Kernel specs remembered (cleared when full). */
+const SPEC_MEMO_SIZE = 4096;
 
-  record(prim: PrimName, kernelClass: string): void {
+/** What ran: a primitive, or a fused kernel (`compileFused`). */
+export type Launched = PrimName | 'fused';
+
+/**
+ * Which kernel classes ran each primitive and fused kernels (`host`: answered on the host;
+ * `view`: no kernel), and how many executions there were.
+ */
+export class PrimStats {
+  readonly byPrim = new Map<Launched, Map<string, number>>();
+  readonly fallbacks: string[] = [];
+  /**
+   * Primitives answered on the host without launching a kernel (scalars, fills on the host),
+   * since the backend started (not cleared by `reset`).
+   */
+  hostAnswers = 0;
+
+  record(prim: Launched, kernelClass: string): void {
     let m = this.byPrim.get(prim);
     if (!m) this.byPrim.set(prim, (m = new Map()));
     m.set(kernelClass, (m.get(kernelClass) ?? 0) + 1);
@@ -62,9 +75,38 @@ interface Operand {
 const operand = (x: { buffer: Buffer; shape: Shape }): Operand =>
   x.buffer.host ? { ...x, kind: 'scalar', arg: x.buffer.host[0]! } : { ...x, kind: 'array', arg: x.buffer };
 
-/** Builds the kernel table over a context. */
-export function makeKernels(ctx: KernelContext): KernelTable<GpujsHandle> {
+/** Runs kernel specs: the one place where compiled kernels are taken from the cache and launched. */
+export interface Launcher {
+  /** Launches a spec's kernel on its arguments and records the class that ran it. */
+  launch(what: Launched, spec: gen.KernelSpec, args: readonly Arg[]): Buffer;
+}
+
+/** The launcher of a context. */
+export function makeLauncher(ctx: KernelContext): Launcher {
   const { store, cache, stats, rt } = ctx;
+  return {
+    launch: (what, spec, args) => {
+      // NOTE: gpu.js compiles the size of every array argument into the kernel (GLSL texture sizes
+      // are literals): the key includes them, whatever the template's own key says.
+      const sizes = args.map((a) => (typeof a === 'number' ? 's' : a.size)).join(',');
+      const entry: CacheEntry = cache.get({ ...spec, key: `${spec.key}|args:${sizes}` });
+      const out = store.launch(entry, args, spec.size);
+      const kernel = entry.kernel.kernel;
+      const cls = kernel.constructor.name;
+      stats.record(what, cls);
+      if (cls !== rt.info.kernelClass && kernel.fallbackReason) {
+        const why = `${what}: ${cls} (${kernel.fallbackReason})`;
+        if (!stats.fallbacks.includes(why)) stats.fallbacks.push(why);
+      }
+      return out;
+    },
+  };
+}
+
+/** Builds the kernel table over a context. */
+export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLauncher(ctx)): KernelTable<GpujsHandle> {
+  const { store, stats, rt } = ctx;
+  const { launch } = launcher;
 
   /** Kernel specs by a key of everything they are built from (building one costs ~10 µs). */
   const specs = new Map<string, gen.KernelSpec>();
@@ -78,27 +120,11 @@ export function makeKernels(ctx: KernelContext): KernelTable<GpujsHandle> {
     return s;
   };
 
-  /** Launches a spec's kernel and records the class that ran it. */
-  const launch = (prim: PrimName, spec: gen.KernelSpec, args: readonly Arg[]): Buffer => {
-    // NOTE: gpu.js compiles the size of every array argument into the kernel (GLSL texture sizes
-    // are literals): the key includes them, whatever the template's own key says.
-    const sizes = args.map((a) => (typeof a === 'number' ? 's' : a.size)).join(',');
-    const entry: CacheEntry = cache.get({ ...spec, key: `${spec.key}|args:${sizes}` });
-    const out = store.launch(entry, args, spec.size);
-    const kernel = entry.kernel.kernel;
-    const cls = kernel.constructor.name;
-    stats.record(prim, cls);
-    if (cls !== rt.info.kernelClass && kernel.fallbackReason) {
-      const why = `${prim}: ${cls} (${kernel.fallbackReason})`;
-      if (!stats.fallbacks.includes(why)) stats.fallbacks.push(why);
-    }
-    return out;
-  };
-
   /** A buffer of `size` copies of `value` (on the host when size ≤ 1 or memory is the host's). */
   const fill = (prim: PrimName, size: number, value: number): Buffer => {
     if (size <= 1 || rt.hostMemory) {
       stats.record(prim, 'host');
+      stats.hostAnswers++;
       const data = new Float32Array(size).fill(value);
       return size <= 1 ? store.host(data) : store.device(data, size);
     }
@@ -114,6 +140,7 @@ export function makeKernels(ctx: KernelContext): KernelTable<GpujsHandle> {
     for (const x of ins) cpu.release(x.handle);
     cpu.release(out);
     stats.record(prim, 'host');
+    stats.hostAnswers++;
     return data.length <= 1 ? store.host(data) : store.device(rt.upload(data), data.length);
   };
 

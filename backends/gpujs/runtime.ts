@@ -178,7 +178,7 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   const adapter = await gpu.requestAdapter(ADAPTER_OPTIONS);
   if (!adapter) {
     await releaseWebGpu();
-    return { adapter: null, problem: 'no WebGPU adapter answered (Dawn found no Vulkan device; see DESIGN §4 for the device machine setup)' };
+    return { adapter: null, problem: 'no WebGPU adapter answered (Dawn found no Vulkan device; on a CPU-only machine, bench/device/lavapipe.sh provides a software Vulkan driver)' };
   }
   return { adapter };
 }
@@ -216,6 +216,14 @@ export interface Runtime {
   readSync?(value: unknown): Float32Array;
   /** Frees a device value. */
   free(value: unknown): void;
+  /**
+   * Whether a device value that a kernel or an upload just returned occupies storage created for
+   * it, rather than storage gpu.js reused (GL kernels render into their own texture again once
+   * the previous result on it was deleted). Call once per value.
+   */
+  fresh(value: unknown): boolean;
+  /** WebGPU queue submissions made by uploads and reads (kernel runs are counted by the store). */
+  transferSubmits(): number;
   /** Releases the gpu.js instance (and, for WebGPU, the device: Node cannot exit while it lives). */
   dispose(): Promise<void>;
 }
@@ -224,6 +232,21 @@ function asFloat32(v: unknown, n: number): Float32Array {
   if (v instanceof Float32Array) return v.length === n ? v : v.slice(0, n);
   if (ArrayBuffer.isView(v)) return Float32Array.from(v as unknown as ArrayLike<number>).slice(0, n);
   throw new BackendError('read', 'handle', `gpu.js returned ${Object.prototype.toString.call(v)} where a flat Float32Array was expected`);
+}
+
+/**
+ * `fresh` over the storage objects that `storageOf` finds behind device values: a storage object
+ * not seen before was created for this value.
+ */
+function freshnessBy(storageOf: (value: unknown) => unknown): (value: unknown) => boolean {
+  const seen = new WeakSet<object>();
+  return (value) => {
+    const storage = storageOf(value);
+    if (typeof storage !== 'object' || storage === null) return true;
+    if (seen.has(storage)) return false;
+    seen.add(storage);
+    return true;
+  };
 }
 
 function isDeviceResult(v: unknown): v is DeviceResult {
@@ -272,6 +295,8 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
       read: async (v) => (v as Float32Array).slice(),
       readSync: (v) => (v as Float32Array).slice(),
       free: () => undefined,
+      fresh: freshnessBy((v) => (ArrayBuffer.isView(v) ? v.buffer : v)),
+      transferSubmits: () => 0,
       dispose: () => gpu.destroy(),
     };
   }
@@ -301,23 +326,37 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
       read: async (v) => readSync(v),
       readSync,
       free: (v) => (v as DeviceResult).delete(),
+      // a gpu.js GLTexture result wraps a WebGLTexture (`texture`) that clones share
+      fresh: freshnessBy((v) => (typeof v === 'object' && v !== null ? (v as { texture?: unknown }).texture : undefined)),
+      transferSubmits: () => 0,
       dispose: async () => {
         uploader.destroy();
         await gpu.destroy();
       },
     };
   }
+  // NOTE: gpu.js submits once per WebGPU kernel run (the uploads included) and once per read of a
+  // pipeline buffer (`readBufferResult`).
+  let submits = 0;
   return {
     info: runtimeInfo,
     gpu,
     async: true,
     hostMemory: false,
-    upload,
+    upload: (values) => {
+      submits++;
+      return upload(values);
+    },
     read: async (v) => {
+      submits++;
       const out = await (v as DeviceResult).toArray();
       return out instanceof Float32Array ? out : asFloat32(out, (out as ArrayLike<number>).length);
     },
     free: (v) => (v as DeviceResult).delete(),
+    // NOTE: an immutable pipeline kernel creates a new GPUBuffer for every run (gpu.js
+    // `_ensureOutputBuffer`), so every WebGPU result is fresh storage.
+    fresh: () => true,
+    transferSubmits: () => submits,
     dispose: async () => {
       uploader.destroy();
       await gpu.destroy();

@@ -47,6 +47,15 @@ export const KERNEL_SETTINGS = {
  */
 export const UPLOAD_KERNEL_SETTINGS = { ...KERNEL_SETTINGS, dynamicOutput: true, dynamicArguments: true } as const;
 
+/**
+ * Whether fused kernels (`compileFused`) round every intermediate value to float32 with
+ * `Math.fround`. NOTE: gpu.js's `cpu` mode runs the kernel as JavaScript in float64 and rounds
+ * only when it stores an output, so a primitive run alone rounds after every operation and a fused
+ * kernel must do the same to give its values. The other modes compute in float32 throughout (GLSL
+ * highp, WGSL f32, wasm f32 opcodes; wasm's imported Math functions return f32).
+ */
+export const FUSED_ROUNDING: { readonly [M in GpujsRunMode]: boolean } = { cpu: true, webasm: false, headlessgl: false, webgpu: false };
+
 /** Most compiled kernels kept per backend instance; the least recently used one is destroyed. */
 export const KERNEL_CACHE_SIZE = 512;
 

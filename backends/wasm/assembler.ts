@@ -78,6 +78,10 @@ function constant(type: ValType, v: number): Expr {
 export const i32 = (v: number): Expr => constant('i32', v);
 /** f32 constant. */
 export const f32 = (v: number): Expr => constant('f32', v);
+/** f32 constant given by its bit pattern (exact, NaN payloads included). */
+export function f32Bits(bits: number): Expr {
+  return { type: 'f32', emit: (o) => { o.push(0x43); for (let i = 0; i < 4; i++) o.push((bits >>> (8 * i)) & 0xff); } };
+}
 /** f64 constant. */
 export const f64 = (v: number): Expr => constant('f64', v);
 /** v128 constant from four i32 lanes. */
@@ -184,6 +188,8 @@ export const V128 = {
 export const F32x4 = {
   splat: (a: Val): Expr => op(simd(0x13), 'v128', [lower(a, 'f32')]),
   extract: (a: Val, lane: number): Expr => op([...simd(0x1f), lane], 'f32', [lower(a, 'v128')]),
+  /** f32x4.replace_lane: `a` with lane `lane` set to the f32 `x`. */
+  replaceLane: (a: Val, lane: number, x: Val): Expr => op([...simd(0x20), lane], 'v128', [lower(a, 'v128'), lower(x, 'f32')]),
   add: bin('v128', simd(0xe4)), sub: bin('v128', simd(0xe5)), mul: bin('v128', simd(0xe6)), div: bin('v128', simd(0xe7)),
   min: bin('v128', simd(0xe8)), max: bin('v128', simd(0xe9)), pmin: bin('v128', simd(0xea)), pmax: bin('v128', simd(0xeb)),
   abs: un('v128', simd(0xe0)), neg: un('v128', simd(0xe1)), sqrt: un('v128', simd(0xe3)),
@@ -376,16 +382,35 @@ interface FuncDef {
   readonly exported: boolean;
 }
 
-/** Builds a module that imports one shared memory `env.memory`. */
+/** An imported function: `module.name` with its signature. */
+interface ImportDef {
+  readonly ref: FuncRef;
+  readonly module: string;
+  readonly field: string;
+}
+
+/** Builds a module that imports one shared memory `env.memory` (and optionally functions). */
 export class ModuleBuilder {
   readonly #funcs: FuncDef[] = [];
+  readonly #imports: ImportDef[] = [];
 
   constructor(readonly memoryPages: { readonly min: number; readonly max: number }) {}
+
+  /**
+   * Declares an imported function `module.field` (before any `func`: imports come first in the
+   * function index space); call it with `call` or `FuncBuilder.call`.
+   */
+  importFunc(module: string, field: string, params: readonly ValType[], results: readonly ValType[]): FuncRef {
+    if (this.#funcs.length > 0) throw new Error(`import ${module}.${field} after a function`);
+    const ref: FuncRef = { index: this.#imports.length, params, results, name: `${module}.${field}` };
+    this.#imports.push({ ref, module, field });
+    return ref;
+  }
 
   /** Declares a function; `build` emits its body. */
   func(name: string, params: readonly [string, ValType][], results: readonly ValType[], build: (f: FuncBuilder, ...args: Local[]) => void, exported = true): FuncRef {
     const builder = new FuncBuilder(name, params);
-    const ref: FuncRef = { index: this.#funcs.length, params: params.map((p) => p[1]), results, name };
+    const ref: FuncRef = { index: this.#imports.length + this.#funcs.length, params: params.map((p) => p[1]), results, name };
     this.#funcs.push({ ref, builder, exported });
     build(builder, ...builder.params);
     return ref;
@@ -429,13 +454,19 @@ export class ModuleBuilder {
       }
       return i;
     };
+    const importTypes = this.#imports.map((i) => typeOf(i.ref));
     const funcTypes = this.#funcs.map((f) => typeOf(f.ref));
     section(1, vec(sigBytes));
-    // import: env.memory, shared, with a maximum
+    // imports: the functions, then env.memory (shared, with a maximum)
+    const imports = this.#imports.map((im, k) => {
+      const o = [...name(im.module), ...name(im.field), 0x00];
+      uleb(o, importTypes[k]!);
+      return o;
+    });
     const imp = [...name('env'), ...name('memory'), 0x02, 0x03];
     uleb(imp, this.memoryPages.min);
     uleb(imp, this.memoryPages.max);
-    section(2, vec([imp]));
+    section(2, vec([...imports, imp]));
     section(3, vec(funcTypes.map((t) => { const o: number[] = []; uleb(o, t); return o; })));
     section(7, vec(this.#funcs.filter((f) => f.exported).map((f) => { const o = [...name(f.ref.name), 0x00]; uleb(o, f.ref.index); return o; })));
     const bodies = this.#funcs.map((f) => {

@@ -4,9 +4,17 @@
  * WebAssembly SIMD kernels on every core (`worker_threads`, static partitioning by output, fixed
  * reduction order: results are bit-identical run to run and whatever the number of threads); the
  * rest reuse the reference kernels over views of that memory. Synchronous and deterministic.
+ *
+ * `compileFused` turns a fused elementwise program (what `jit` makes of a chain of elementwise
+ * primitives) into one generated kernel, bit-identical to those primitives run one by one
+ * (`fused.ts`). `stats()` counts kernel executions (a fused call is one; reshape, which relabels
+ * a buffer, none) and buffers carved fresh rather than reusing released heap space.
  */
 import { availableParallelism } from 'node:os';
 import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
+import { countKernels } from '../../core/compile/count.js';
+import type { FusedKernel, FusedRunner } from '../../core/compile/fused.js';
+import { BackendError } from '../../core/errors.js';
 import { sizeOf, type Shape } from '../../core/shape.js';
 import { binaryFns, compareFns, mapBinary, mapUnary, mapWhere, unaryFns, type BinaryFn, type UnaryFn } from '../cpu/elementwise.js';
 import { broadcastKernel, concatKernel, padKernel, permuteKernel, sliceKernel } from '../cpu/movement.js';
@@ -16,6 +24,7 @@ import { gemm } from './gemm.js';
 import type { Block } from './heap.js';
 import { Runtime } from './runtime.js';
 import { fastBinary, fastCompare, fastReduce, fastUnary, fastWhere } from './elementwise.js';
+import { compileFusedExec } from './fused.js';
 import * as mv from './movement.js';
 
 /** A tensor's buffer: a block of the shared memory, shared by reshapes. */
@@ -50,6 +59,8 @@ export interface WasmBackendOptions {
 /** The `wasm` backend with its runtime (exposed for tests and benchmarks). */
 export interface WasmBackend extends Backend<WasmHandle> {
   readonly runtime: Runtime;
+  /** Compiles a fused elementwise kernel (see `fused.ts`): bit-identical to the primitives one by one. */
+  compileFused(kernel: FusedKernel): FusedRunner<WasmHandle>;
   /** Blocks until the worker threads have started; returns whether they have. */
   waitForThreads(ms?: number): boolean;
 }
@@ -60,11 +71,18 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const rt = new Runtime(threads, { winograd: options.winograd, fma: options.fma });
   let live = 0;
   let liveBytes = 0;
+  /** Kernel executions and fresh buffers (see `stats()`). */
+  const counter = { kernels: 0, allocations: 0 };
 
   const newBuffer = (n: number): Buffer => {
     const block = rt.heap.alloc(n * 4);
     liveBytes += n * 4;
+    if (block.fresh) counter.allocations++;
     return { block, n, refs: 0 };
+  };
+  const dropBuffer = (buf: Buffer): void => {
+    liveBytes -= buf.n * 4;
+    rt.heap.free(buf.block);
   };
   const wrap = (buf: Buffer): WasmHandle => {
     buf.refs++;
@@ -90,11 +108,33 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     try {
       fill(view(buf), buf.block.ptr);
     } catch (e) {
-      liveBytes -= buf.n * 4;
-      rt.heap.free(buf.block);
+      dropBuffer(buf);
       throw e;
     }
     return wrap(buf);
+  };
+
+  /** A fused kernel's runner: one new buffer per output, one kernel execution per call. */
+  const compileFused = (kernel: FusedKernel): FusedRunner<WasmHandle> => {
+    const exec = compileFusedExec(rt, kernel);
+    const sizes = kernel.inputs.map((inp) => sizeOf(inp.shape));
+    return (inputs) => {
+      if (inputs.length !== sizes.length) throw new BackendError('fused', 'inputs', `expected ${sizes.length} inputs, got ${inputs.length}`);
+      inputs.forEach((x, k) => {
+        if (x.handle.released) throw new BackendError('fused', `input ${k}`, 'the buffer was released');
+        if (x.handle.buf.n !== sizes[k]) throw new BackendError('fused', `input ${k}`, `expected ${sizes[k]} elements, got ${x.handle.buf.n}`);
+      });
+      const outs: Buffer[] = [];
+      try {
+        for (let o = 0; o < kernel.outputs.length; o++) outs.push(newBuffer(exec.size));
+        counter.kernels++;
+        exec.run(inputs.map((x) => x.handle.buf.block.ptr), outs.map((b) => b.block.ptr));
+      } catch (e) {
+        for (const b of outs) dropBuffer(b);
+        throw e;
+      }
+      return outs.map(wrap);
+    };
   };
 
   const unary = (name: keyof typeof unaryFns, f: UnaryFn) => (inputs: In, outShape: Shape) =>
@@ -107,7 +147,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       if (!fastBinary(rt, name, addr(a), a.shape, addr(b), b.shape, o, outShape)) mapBinary(out, outShape, view(a.handle.buf), a.shape, view(b.handle.buf), b.shape, f);
     });
 
-  const kernels: KernelTable<WasmHandle> = {
+  const table: KernelTable<WasmHandle> = {
     neg: unary('neg', unaryFns.neg),
     exp: unary('exp', unaryFns.exp),
     log: unary('log', unaryFns.log),
@@ -172,6 +212,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     conv2dBackpropInput: ([dy, w], outShape, p) => make(outShape, (_out, o) => conv2dBackpropInput(rt, addr(dy!), dy!.shape, addr(w!), w!.shape, o, outShape, p)),
     conv2dBackpropFilter: ([x, dy], outShape, p) => make(outShape, (_out, o) => conv2dBackpropFilter(rt, addr(x!), x!.shape, addr(dy!), dy!.shape, o, outShape, p)),
   };
+  // NOTE: reshape relabels the buffer and runs nothing: it is not counted.
+  const kernels = countKernels(table, counter, ['reshape']);
 
   const readSync = (h: WasmHandle): Float32Array => view(h.buf).slice();
   return {
@@ -193,7 +235,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       kernelClass: `generated WebAssembly SIMD (f32x4${rt.fma ? ', relaxed FMA' : ', mul + add'}) kernels, worker_threads over a shared memory`,
       precision: 'float32',
     }),
+    stats: () => ({ kernels: counter.kernels, allocations: counter.allocations }),
     kernels,
+    compileFused,
   };
 }
 

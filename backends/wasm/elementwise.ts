@@ -65,6 +65,19 @@ function rowShares(rt: Runtime, plan: Plan, n: number): [number, number][] {
 const BINARY: Readonly<Record<string, string>> = { add: 'bin_add', sub: 'bin_sub', mul: 'bin_mul', div: 'bin_div' };
 const UNARY: Readonly<Record<string, string>> = { neg: 'un_neg', abs: 'un_abs', sqrt: 'un_sqrt' };
 
+/**
+ * Whether the unary primitive `op` runs as a SIMD kernel (`fastUnary` takes it); the others run
+ * the reference JS kernel. The fused kernels (`fused.ts`) make the same choice per operation.
+ */
+export function hasSimdUnary(op: string): boolean {
+  return Object.hasOwn(UNARY, op);
+}
+
+/** Whether the binary primitive `op` runs as a SIMD kernel (`fastBinary` takes it, up to 4 axes). */
+export function hasSimdBinary(op: string): boolean {
+  return Object.hasOwn(BINARY, op);
+}
+
 /** out = op(x) for the contiguous unary ops (neg, abs, sqrt). */
 export function fastUnary(rt: Runtime, op: string, x: number, out: number, n: number): boolean {
   const kernel = UNARY[op];

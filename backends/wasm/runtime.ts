@@ -47,7 +47,7 @@ export class Runtime {
     this.memory = new Wasm.Memory({ initial: MEMORY_PAGES.min, maximum: MEMORY_PAGES.max, shared: true });
     const instance = new Wasm.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
-    this.heap = new Heap(this.memory);
+    this.heap = new Heap(this.memory, MEMORY_PAGES.max);
     this.threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(threads)));
     this.gemmScratch = Array.from({ length: this.threads }, () => this.heap.alloc(GEMM_SCRATCH_BYTES).ptr);
     // the pool's control block sits at address 0, below the heap (heap.ts reserves CONTROL_BYTES)

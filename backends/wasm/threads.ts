@@ -5,14 +5,22 @@
  * share, then waits for the workers' shares. Workers are `unref`'d: they never keep the process
  * alive. Until a worker has started (or with one thread) the main thread runs every share itself:
  * the shares are the same, so the results are too.
+ *
+ * Kernels compiled later (the fused elementwise kernels, one small module each) are loaded into a
+ * numbered slot with `load`: the main thread instantiates the module at once and posts it to every
+ * worker on a message port; a worker reads the port synchronously (`receiveMessageOnPort`) before
+ * it runs a job that needs a module it has not loaded yet, so nothing waits for an event loop.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Wasm, type WasmExports, type WasmMemory, type WasmModule } from './wasm-api.js';
 
 /** Most arguments a kernel takes. */
 const MAX_ARGS = 24;
-/** Int32 slots of the control block. */
-const SEQ = 0, EXIT = 2, DONE = 16, READY = 48, ERROR = 80, NARGS = 112, FN = 144;
+/**
+ * Int32 slots of the control block. LOADS: modules posted to the workers so far (a worker loads
+ * them all before running a job whose function it lacks).
+ */
+const SEQ = 0, EXIT = 2, DONE = 16, READY = 48, ERROR = 80, NARGS = 112, FN = 144, LOADS = 160;
 /** Byte offset of the argument slots (Float64, MAX_ARGS per thread). */
 const ARGS = 1024;
 /** Most threads the control block has room for. */
@@ -21,12 +29,31 @@ export const MAX_THREADS = 8;
 // The worker's whole program: a script that works whether Node evaluates it as CommonJS or as
 // an ES module (dynamic import only).
 const WORKER_SOURCE = `
-import('node:worker_threads').then(({ workerData }) => {
-  const { memory, module, ctl, tid, names } = workerData;
+import('node:worker_threads').then(({ workerData, receiveMessageOnPort }) => {
+  const { memory, module, ctl, tid, names, port } = workerData;
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const I = new Int32Array(memory.buffer, ctl, ${ARGS / 4});
   const F = new Float64Array(memory.buffer, ctl + ${ARGS} + tid * ${MAX_ARGS * 8}, ${MAX_ARGS});
   const fns = names.map((n) => inst.exports[n]);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let loaded = 0;
+  // loads every module posted so far: a message { id, module, name, math } puts export name in
+  // fns[id], its imports js[field] being Math[math[field]]
+  const loadPosted = () => {
+    const posted = Atomics.load(I, ${LOADS});
+    while (loaded < posted) {
+      const msg = receiveMessageOnPort(port);
+      if (msg === undefined) {
+        Atomics.wait(nap, 0, 0, 1);
+        continue;
+      }
+      const { id, module: m, name, math } = msg.message;
+      const js = {};
+      for (const field of Object.keys(math)) js[field] = Math[math[field]];
+      fns[id] = new WebAssembly.Instance(m, { env: { memory }, js }).exports[name];
+      loaded++;
+    }
+  };
   let seen = Atomics.load(I, ${SEQ});
   Atomics.store(I, ${READY} + tid, 1);
   Atomics.notify(I, ${READY} + tid);
@@ -39,6 +66,7 @@ import('node:worker_threads').then(({ workerData }) => {
     try {
       const id = I[${FN} + tid];
       if (id >= 0) {
+        if (loaded < Atomics.load(I, ${LOADS})) loadPosted();
         const n = I[${NARGS} + tid];
         const args = new Array(n);
         for (let i = 0; i < n; i++) args[i] = F[i];
@@ -53,6 +81,17 @@ import('node:worker_threads').then(({ workerData }) => {
 });
 `;
 
+/** The `js.*` imports of a module loaded later (`ThreadPool.load`). */
+export interface LoadImports {
+  /** The functions, by import field, for this thread's instance. */
+  readonly functions: Readonly<Record<string, (...a: number[]) => number>>;
+  /**
+   * When every function is a `Math` builtin: its name, by field (each worker imports its own
+   * `Math[name]`, the same code). Undefined: the module runs on this thread only.
+   */
+  readonly math?: Readonly<Record<string, string>> | undefined;
+}
+
 /** A kernel's arguments for one thread. */
 export type Args = readonly number[];
 
@@ -60,8 +99,15 @@ export type Args = readonly number[];
 export class ThreadPool {
   readonly size: number;
   readonly #workers: Worker[] = [];
+  /** One message port per worker (index t − 1), for modules loaded later. */
+  readonly #ports: MessagePort[] = [];
   readonly #names: string[];
   readonly #exports: WasmExports;
+  readonly #memory: WasmMemory;
+  /** Functions of the slots loaded later, by id (ids after the kernel module's exports). */
+  readonly #loaded: ((...a: number[]) => void)[] = [];
+  /** Slots whose function runs on this thread only (its JS imports cannot be given to workers). */
+  readonly #mainOnly: boolean[] = [];
   readonly #I: Int32Array;
   readonly #F: Float64Array;
   #ready = false;
@@ -71,14 +117,18 @@ export class ThreadPool {
   constructor(module: WasmModule, memory: WasmMemory, exports: WasmExports, ctl: number, threads: number) {
     this.size = Math.max(1, Math.min(threads, MAX_THREADS));
     this.#exports = exports;
+    this.#memory = memory;
     this.#names = Wasm.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     this.#I = new Int32Array(memory.buffer, ctl, ARGS / 4);
     this.#F = new Float64Array(memory.buffer, ctl + ARGS, MAX_THREADS * MAX_ARGS);
     for (let t = 1; t < this.size; t++) {
       // no inherited exec flags: the worker needs no loader (it runs no TypeScript) and starts faster
-      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctl, tid: t, names: this.#names } });
+      const { port1, port2 } = new MessageChannel();
+      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctl, tid: t, names: this.#names, port: port2 }, transferList: [port2] });
       w.unref();
+      port1.unref();
       this.#workers.push(w);
+      this.#ports.push(port1);
     }
   }
 
@@ -103,7 +153,42 @@ export class ThreadPool {
    * this thread while workers are starting). Returns when every share has run.
    */
   run(kernel: string, shares: readonly Args[]): void {
-    const fn = this.#exports[kernel] as (...a: number[]) => void;
+    this.#dispatch(this.#exports[kernel] as (...a: number[]) => void, this.#names.indexOf(kernel), kernel, shares);
+  }
+
+  /**
+   * Loads the function `name` of `module` (which imports the shared memory as `env.memory`, and
+   * `imports` as `js.*`) into slot `slot` (0, 1, …), replacing what the slot held; returns its id
+   * for `runLoaded`. Without `imports.math` the function runs on this thread only.
+   */
+  load(module: WasmModule, name: string, slot: number, imports?: LoadImports): number {
+    const id = this.#names.length + slot;
+    const js = imports?.functions ?? {};
+    const instance = new Wasm.Instance(module, { env: { memory: this.#memory }, js });
+    this.#loaded[slot] = instance.exports[name] as (...a: number[]) => void;
+    const everyThread = imports === undefined || Object.keys(js).length === 0 || imports.math !== undefined;
+    this.#mainOnly[slot] = !everyThread;
+    if (this.#workers.length > 0 && everyThread) {
+      for (const port of this.#ports) port.postMessage({ id, module, name, math: imports?.math ?? {} });
+      Atomics.add(this.#I, LOADS, 1);
+    }
+    return id;
+  }
+
+  /** Runs the function loaded with id `id` (see `load`) once per argument list, as `run` does. */
+  runLoaded(id: number, shares: readonly Args[]): void {
+    const slot = id - this.#names.length;
+    const fn = this.#loaded[slot];
+    if (!fn) throw new Error(`no function loaded with id ${id}`);
+    if (this.#mainOnly[slot]) {
+      this.counts.jobs++;
+      for (const s of shares) fn(...s);
+      return;
+    }
+    this.#dispatch(fn, id, `loaded #${id}`, shares);
+  }
+
+  #dispatch(fn: (...a: number[]) => void, id: number, label: string, shares: readonly Args[]): void {
     this.counts.jobs++;
     if (shares.length <= 1 || !this.ready) {
       for (const s of shares) fn(...s);
@@ -112,10 +197,9 @@ export class ThreadPool {
     if (shares.length > this.size) throw new Error(`${shares.length} shares for ${this.size} threads`);
     this.counts.parallel++;
     const I = this.#I;
-    const id = this.#names.indexOf(kernel);
     for (let t = 1; t < shares.length; t++) {
       const s = shares[t]!;
-      if (s.length > MAX_ARGS) throw new Error(`${kernel}: ${s.length} arguments`);
+      if (s.length > MAX_ARGS) throw new Error(`${label}: ${s.length} arguments`);
       for (let i = 0; i < s.length; i++) this.#F[t * MAX_ARGS + i] = s[i]!;
       I[NARGS + t] = s.length;
       I[FN + t] = id;
@@ -137,7 +221,7 @@ export class ThreadPool {
         if (d === seq) break;
         Atomics.wait(I, DONE + t, d, 50);
       }
-      if (I[ERROR + t] !== 0 && !err) err = new Error(`${kernel} failed on worker ${t}`);
+      if (I[ERROR + t] !== 0 && !err) err = new Error(`${label} failed on worker ${t}`);
     }
     if (err) throw err;
   }
@@ -148,6 +232,7 @@ export class ThreadPool {
     Atomics.add(this.#I, SEQ, 1);
     Atomics.notify(this.#I, SEQ);
     for (const w of this.#workers) void w.terminate();
+    for (const p of this.#ports) p.close();
   }
 }
 
