@@ -7,6 +7,7 @@
 import { getBackend, type Backend } from './backend.js';
 import { BackendError, BoundarySegError, InputError } from './errors.js';
 import type { PrimName, PrimParams } from './primitives.js';
+import type { RandomKey } from './random.js';
 import { rules } from './rules.js';
 import { setDisposeHook, Tensor } from './tensor.js';
 
@@ -101,21 +102,22 @@ export function upload(values: ArrayLike<number>, shape: readonly number[]): Ten
  */
 export function runPrim<P extends PrimName>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], names?: readonly string[]): Tensor {
   const backend = getBackend();
+  const handles: unknown[] = new Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];
     const name = names?.[i] ?? `input ${i}`;
     if (!(x instanceof Tensor)) throw new InputError(prim, name, `expected a Tensor, got ${describeValue(x)}`);
     x.assertLive(prim, name);
-    if (x.backend !== backend) {
-      throw new BackendError(prim, name, `tensor #${x.id} lives on backend '${x.backend.name}' but the selected backend is '${backend.name}'`);
-    }
+    if (x.backend === backend) handles[i] = x.handle;
+    else if (tracer && backend === tracer.recorder && x.backend === tracer.target) handles[i] = tracer.capture(x);
+    else throw new BackendError(prim, name, `tensor #${x.id} lives on backend '${x.backend.name}' but the selected backend is '${backend.name}'`);
   }
   const rule = rules[prim];
   const outShape = rule.shape(inputs.map((x) => x.shape), params);
   let handle: unknown;
   try {
     handle = backend.kernels[prim](
-      inputs.map((x) => ({ handle: x.handle, shape: x.shape })),
+      inputs.map((x, i) => ({ handle: handles[i], shape: x.shape })),
       outShape,
       params,
     );
@@ -135,10 +137,48 @@ export function runPrim<P extends PrimName>(prim: P, inputs: readonly Tensor[], 
   return out;
 }
 
+/**
+ * @internal what `jit` installs while it traces: the recorder backend, the backend whose tensors
+ * the traced function may close over, and how such a tensor becomes a constant of the graph.
+ */
+export interface Tracer {
+  readonly recorder: Backend;
+  readonly target: Backend;
+  capture(t: Tensor): unknown;
+  /** A value the host computes afresh on every call from the call's key arguments. */
+  host(shape: readonly number[], compute: (keys: readonly RandomKey[]) => ArrayLike<number>): unknown;
+}
+
+let tracer: Tracer | undefined;
+
+/** @internal runs `fn` with `t` as the active tracer (restoring the previous one after). */
+export function withTracer<T>(t: Tracer, fn: () => T): T {
+  const saved = tracer;
+  tracer = t;
+  try {
+    return fn();
+  } finally {
+    tracer = saved;
+  }
+}
+
+/** @internal the active tracer, if a `jit` trace is running. */
+export function activeTracer(): Tracer | undefined {
+  return tracer;
+}
+
+/** @internal true when a recording tape watches any of `tensors` (a gradient is being taken through them). */
+export function isWatched(tensors: Iterable<Tensor>): boolean {
+  for (const t of tensors) for (const tape of recording) if (tape.tracked.has(t)) return true;
+  return false;
+}
+
 /** Makes an untracked alias of `x` (same values, not recorded on any tape). */
 export function detach(x: Tensor): Tensor {
   x.assertLive('stopGradient', 'x');
-  return adopt(x.backend.kernels.reshape([{ handle: x.handle, shape: x.shape }], x.shape, { shape: x.shape }), x.shape, x.backend);
+  const backend = tracer && x.backend === tracer.target ? tracer.recorder : x.backend;
+  const handle = backend === x.backend ? x.handle : tracer!.capture(x);
+  return adopt(backend.kernels.reshape([{ handle, shape: x.shape }], x.shape, { shape: x.shape }), x.shape, backend);
 }
 
 function describeValue(x: unknown): string {

@@ -3,7 +3,7 @@
  * same key always gives the same numbers, on every backend (values are generated on the host and
  * uploaded). There is no hidden global state.
  */
-import { upload } from './engine.js';
+import { activeTracer, adopt, upload } from './engine.js';
 import { InputError } from './errors.js';
 import { checkShape, sizeOf } from './shape.js';
 import type { Tensor } from './tensor.js';
@@ -37,6 +37,33 @@ export function threefry2x32(key: RandomKey, c0: number, c1: number): [number, n
   return [x0, x1];
 }
 
+/**
+ * @internal a key argument of a function traced by `jit`: it has the trace-time words (so host
+ * code that reads them still works) and a recipe that derives it from the call's key arguments,
+ * so that random draws inside the traced function are made afresh on every call.
+ */
+export class TracedKey implements RandomKey {
+  constructor(readonly k0: number, readonly k1: number, readonly resolve: (keys: readonly RandomKey[]) => RandomKey) {}
+}
+
+/** @internal the key of the current call that `k` stands for. */
+function derive(k: RandomKey, f: (k: RandomKey) => RandomKey): RandomKey {
+  const now = f(k);
+  return k instanceof TracedKey ? new TracedKey(now.k0, now.k1, (keys) => f(k.resolve(keys))) : now;
+}
+
+/**
+ * Host values drawn from a key, uploaded as a tensor; under a `jit` trace with a key argument,
+ * a graph node that draws them again on every call.
+ */
+function drawn(k: RandomKey, shape: readonly number[], gen: (k: RandomKey) => Float64Array): Tensor {
+  const t = activeTracer();
+  if (k instanceof TracedKey && t) {
+    return adopt(t.host(shape, (keys) => gen(k.resolve(keys))), shape, t.recorder);
+  }
+  return upload(gen(k), shape);
+}
+
 /** A key from an integer seed (0 ≤ seed < 2⁵³). */
 export function key(seed: number): RandomKey {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new InputError('key', 'seed', `expected a non-negative safe integer, got ${seed}`);
@@ -46,16 +73,18 @@ export function key(seed: number): RandomKey {
 /** `n` independent keys derived from one. */
 export function split(k: RandomKey, n = 2): RandomKey[] {
   if (!Number.isInteger(n) || n < 1) throw new InputError('split', 'n', `expected a positive integer, got ${n}`);
-  return Array.from({ length: n }, (_, i) => {
-    const [a, b] = threefry2x32(k, i, 0xffffffff);
+  return Array.from({ length: n }, (_, i) => derive(k, (kk) => {
+    const [a, b] = threefry2x32(kk, i, 0xffffffff);
     return { k0: a, k1: b };
-  });
+  }));
 }
 
 /** A key derived from `k` and an integer (e.g. a step or epoch number). */
 export function foldIn(k: RandomKey, data: number): RandomKey {
-  const [a, b] = threefry2x32(k, data >>> 0, 0xfffffffe);
-  return { k0: a, k1: b };
+  return derive(k, (kk) => {
+    const [a, b] = threefry2x32(kk, data >>> 0, 0xfffffffe);
+    return { k0: a, k1: b };
+  });
 }
 
 /** `n` raw 32-bit words for a key (counters 0 … ⌈n/2⌉ − 1). */
@@ -93,15 +122,19 @@ export function normalArray(k: RandomKey, n: number): Float64Array {
 /** Uniform values in [lo, hi). */
 export function uniform(k: RandomKey, shape: readonly number[], lo = 0, hi = 1): Tensor {
   checkShape('uniform', 'shape', shape);
-  const u = uniformArray(k, sizeOf(shape));
-  for (let i = 0; i < u.length; i++) u[i] = lo + (hi - lo) * u[i]!;
-  return upload(u, shape);
+  return drawn(k, shape, (kk) => {
+    const u = uniformArray(kk, sizeOf(shape));
+    for (let i = 0; i < u.length; i++) u[i] = lo + (hi - lo) * u[i]!;
+    return u;
+  });
 }
 
 /** Normal values with the given mean and standard deviation. */
 export function normal(k: RandomKey, shape: readonly number[], mean = 0, std = 1): Tensor {
   checkShape('normal', 'shape', shape);
-  const z = normalArray(k, sizeOf(shape));
-  for (let i = 0; i < z.length; i++) z[i] = mean + std * z[i]!;
-  return upload(z, shape);
+  return drawn(k, shape, (kk) => {
+    const z = normalArray(kk, sizeOf(shape));
+    for (let i = 0; i < z.length; i++) z[i] = mean + std * z[i]!;
+    return z;
+  });
 }

@@ -25,6 +25,7 @@ export class Tensor {
   /** @internal the backend's buffer */
   readonly handle: unknown;
   #disposed = false;
+  #donated = false;
 
   /** @internal tensors are made by ops, never constructed directly. */
   constructor(shape: Shape, handle: unknown, backend: Backend) {
@@ -52,20 +53,47 @@ export class Tensor {
     this.backend.release(this.handle);
   }
 
+  /**
+   * @internal marks the tensor as donated to a `jit` call, which took over (and released) its
+   * buffer: any later use throws `BackendError`.
+   */
+  markDonated(): void {
+    this.#disposed = true;
+    this.#donated = true;
+  }
+
   /** @internal throws when the tensor can no longer be used. */
   assertLive(op: string, argument: string): void {
+    if (this.#donated) throw new BackendError(op, argument, `tensor #${this.id} of shape [${this.shape.join(', ')}] was donated to a jit-compiled call (jit(f, { donate: true })), which reused its buffer: use the call's results instead`);
     if (this.#disposed) throw new InputError(op, argument, `tensor #${this.id} of shape [${this.shape.join(', ')}] was already disposed`);
   }
 
+  /** @internal throws synchronously when values are asked of a tensor being traced by `jit`. */
+  #guardTrace(op: string): void {
+    if (this.backend.traceOnly) {
+      throw new InputError(op, 'tensor', `cannot read the values of tensor #${this.id} of shape [${this.shape.join(', ')}] inside a function traced by jit: a traced function computes with tensors only (read its results after the call)`);
+    }
+  }
+
   /** The values, row-major, as float32. */
-  async data(): Promise<Float32Array> {
+  data(): Promise<Float32Array> {
+    this.#guardTrace('data');
+    return this.#data();
+  }
+
+  async #data(): Promise<Float32Array> {
     this.assertLive('data', 'tensor');
     const v = await this.backend.read(this.handle);
     return v instanceof Float32Array ? v : Float32Array.from(v);
   }
 
   /** The values at the backend's full precision (float64 on `cpu64`). */
-  async dataFloat64(): Promise<Float64Array> {
+  dataFloat64(): Promise<Float64Array> {
+    this.#guardTrace('dataFloat64');
+    return this.#dataFloat64();
+  }
+
+  async #dataFloat64(): Promise<Float64Array> {
     this.assertLive('dataFloat64', 'tensor');
     const v = await this.backend.read(this.handle);
     return v instanceof Float64Array ? v : Float64Array.from(v);
@@ -76,6 +104,7 @@ export class Tensor {
    * not use it.
    */
   dataSync(): Float32Array {
+    this.#guardTrace('dataSync');
     this.assertLive('dataSync', 'tensor');
     if (!this.backend.readSync) throw new BackendError('dataSync', 'tensor', `backend '${this.backend.name}' has no synchronous read: use await t.data()`);
     const v = this.backend.readSync(this.handle);
@@ -83,7 +112,12 @@ export class Tensor {
   }
 
   /** The values as nested arrays (a number for a scalar). */
-  async toArray(): Promise<NestedArray> {
+  toArray(): Promise<NestedArray> {
+    this.#guardTrace('toArray');
+    return this.#toArray();
+  }
+
+  async #toArray(): Promise<NestedArray> {
     const flat = await this.dataFloat64();
     const build = (axis: number, offset: number, stride: number): NestedArray => {
       if (axis === this.shape.length) return flat[offset]!;

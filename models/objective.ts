@@ -4,7 +4,7 @@
  */
 import { InputError } from '../core/errors.js';
 import { logSoftmax } from '../core/nn.js';
-import { add, mean, mul, neg, sum } from '../core/ops.js';
+import { add, mean, mul, neg, sum, type TensorLike } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import { boundaryLoss } from '../losses/boundary.js';
 import { focalLoss } from '../losses/cross-entropy.js';
@@ -84,7 +84,7 @@ export interface Objective {
   /** Each term's value (scalars, in the order of `losses`) for one batch. */
   terms(inputs: LossInputs): Tensor[];
   /** Σ_i w_i·L_i of the terms. */
-  combine(terms: readonly Tensor[], weights: readonly number[]): Tensor;
+  combine(terms: readonly Tensor[], weights: readonly TensorLike[]): Tensor;
 }
 
 /**

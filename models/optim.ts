@@ -4,17 +4,41 @@
  * owns (and disposes) the old trees.
  */
 import { InputError } from '../core/errors.js';
-import { add, div, mul, sqrt, square, sub, zerosLike } from '../core/ops.js';
+import { add, div, mul, sqrt, square, sub, zerosLike, type TensorLike } from '../core/ops.js';
 import { scope } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
 import { treeLeaves, treeMap, treeUnflatten } from '../core/tree.js';
 
-/** An optimizer over parameter trees of type P with state S. */
-export interface Optimizer<P, S> {
+/** An optimizer's state without its step count: the tensors it carries from step to step. */
+export type Slots<S> = Omit<S, 'step'>;
+
+/**
+ * An optimizer over parameter trees of type P with state S (a step count and tensor slots).
+ *
+ * `update` is one eager step. For `jit`, the step splits in two: `scalars` computes on the host
+ * what depends on the step count (e.g. Adam's step size and bias correction), and `apply` is the
+ * tensor part, taking those scalars as arguments, so one compiled plan serves every step. `update`
+ * is exactly `apply` with `scalars`, so both give the same bits.
+ */
+export interface Optimizer<P, S extends { readonly step: number }> {
   readonly name: string;
   init(params: P): S;
   /** One step. `learningRate` overrides the configured one (learning-rate schedules). */
   update(params: P, grads: P, state: S, options?: { readonly learningRate?: number }): [P, S];
+  /** The host scalars of the step that follows `step` steps (the learning rate overridable). */
+  scalars(step: number, options?: { readonly learningRate?: number }): number[];
+  /** The tensor part of one step, with `scalars` (numbers or scalar tensors) given. */
+  apply(params: P, grads: P, slots: Slots<S>, scalars: readonly TensorLike[]): [P, Slots<S>];
+}
+
+/** Builds `update` from `scalars` and `apply`. */
+function stepWith<P, S extends { readonly step: number }>(o: Pick<Optimizer<P, S>, 'scalars' | 'apply'>): Optimizer<P, S>['update'] {
+  return (params, grads, state, options = {}) =>
+    scope(() => {
+      const { step, ...slots } = state;
+      const [p, next] = o.apply(params, grads, slots as Slots<S>, o.scalars(step, options));
+      return [p, { ...next, step: step + 1 } as unknown as S];
+    });
 }
 
 /** Adam's state: step count and first and second moments. */
@@ -58,23 +82,29 @@ export function adam<P>(options: AdamOptions): Optimizer<P, AdamState<P>> {
   const b1 = unit('adam', 'options.beta1', options.beta1 ?? 0.9);
   const b2 = unit('adam', 'options.beta2', options.beta2 ?? 0.99);
   const eps = positive('adam', 'options.epsilon', options.epsilon ?? 1e-8);
+  const scalars = (step: number, o: { readonly learningRate?: number } = {}): number[] => {
+    const lr = o.learningRate === undefined ? lr0 : positive('adam', 'options.learningRate', o.learningRate);
+    const t = step + 1;
+    // NOTE: step size lr/(1 − β₁ᵗ) and bias correction 1 − β₂ᵗ are computed in doubles on the host
+    // and enter the step as float32 scalars, in eager mode and under jit alike.
+    return [lr / (1 - b1 ** t), 1 - b2 ** t];
+  };
+  const apply = (params: P, grads: P, slots: Slots<AdamState<P>>, [stepSize, c2]: readonly TensorLike[]): [P, Slots<AdamState<P>>] =>
+    scope(() => {
+      const [p, g] = checkSameTree('adam', params, grads);
+      const m = treeLeaves(slots.m);
+      const v = treeLeaves(slots.v);
+      const m2 = g.map((gi, i) => add(mul(m[i]!, b1), mul(gi, 1 - b1)));
+      const v2 = g.map((gi, i) => add(mul(v[i]!, b2), mul(square(gi), 1 - b2)));
+      const p2 = p.map((pi, i) => sub(pi, mul(div(m2[i]!, add(sqrt(div(v2[i]!, c2!)), eps)), stepSize!)));
+      return [treeUnflatten(params, p2), { m: treeUnflatten(slots.m, m2), v: treeUnflatten(slots.v, v2) }];
+    });
   return {
     name: 'adam',
     init: (params) => scope(() => ({ step: 0, m: treeMap(params, zerosLike), v: treeMap(params, zerosLike) })),
-    update: (params, grads, state, o = {}) =>
-      scope(() => {
-        const lr = o.learningRate === undefined ? lr0 : positive('adam', 'options.learningRate', o.learningRate);
-        const [p, g] = checkSameTree('adam', params, grads);
-        const m = treeLeaves(state.m);
-        const v = treeLeaves(state.v);
-        const step = state.step + 1;
-        const c1 = 1 - b1 ** step;
-        const c2 = 1 - b2 ** step;
-        const m2 = g.map((gi, i) => add(mul(m[i]!, b1), mul(gi, 1 - b1)));
-        const v2 = g.map((gi, i) => add(mul(v[i]!, b2), mul(square(gi), 1 - b2)));
-        const p2 = p.map((pi, i) => sub(pi, mul(div(m2[i]!, add(sqrt(div(v2[i]!, c2)), eps)), lr / c1)));
-        return [treeUnflatten(params, p2), { step, m: treeUnflatten(state.m, m2), v: treeUnflatten(state.v, v2) }];
-      }),
+    update: stepWith({ scalars, apply }),
+    scalars,
+    apply,
   };
 }
 
@@ -100,19 +130,23 @@ export function sgd<P>(options: SgdOptions): Optimizer<P, SgdState<P>> {
   const mu = unit('sgd', 'options.momentum', options.momentum ?? 0);
   const wd = options.weightDecay ?? 0;
   if (!(wd >= 0)) throw new InputError('sgd', 'options.weightDecay', `expected a non-negative number, got ${wd}`);
+  const scalars = (_step: number, o: { readonly learningRate?: number } = {}): number[] =>
+    [o.learningRate === undefined ? lr0 : positive('sgd', 'options.learningRate', o.learningRate)];
+  const apply = (params: P, grads: P, slots: Slots<SgdState<P>>, [lr]: readonly TensorLike[]): [P, Slots<SgdState<P>>] =>
+    scope(() => {
+      const [p, g0] = checkSameTree('sgd', params, grads);
+      const vel = treeLeaves(slots.velocity);
+      const g = wd ? g0.map((gi, i) => add(gi, mul(p[i]!, wd))) : g0;
+      const b = g.map((gi, i) => add(mul(vel[i]!, mu), gi));
+      const dir = options.nesterov ? g.map((gi, i) => add(gi, mul(b[i]!, mu))) : b;
+      const p2 = p.map((pi, i) => sub(pi, mul(dir[i]!, lr!)));
+      return [treeUnflatten(params, p2), { velocity: treeUnflatten(slots.velocity, b) }];
+    });
   return {
     name: 'sgd',
     init: (params) => scope(() => ({ step: 0, velocity: treeMap(params, zerosLike) })),
-    update: (params, grads, state, o = {}) =>
-      scope(() => {
-        const lr = o.learningRate === undefined ? lr0 : positive('sgd', 'options.learningRate', o.learningRate);
-        const [p, g0] = checkSameTree('sgd', params, grads);
-        const vel = treeLeaves(state.velocity);
-        const g = wd ? g0.map((gi, i) => add(gi, mul(p[i]!, wd))) : g0;
-        const b = g.map((gi, i) => add(mul(vel[i]!, mu), gi));
-        const dir = options.nesterov ? g.map((gi, i) => add(gi, mul(b[i]!, mu))) : b;
-        const p2 = p.map((pi, i) => sub(pi, mul(dir[i]!, lr)));
-        return [treeUnflatten(params, p2), { step: state.step + 1, velocity: treeUnflatten(state.velocity, b) }];
-      }),
+    update: stepWith({ scalars, apply }),
+    scalars,
+    apply,
   };
 }

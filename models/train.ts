@@ -10,9 +10,13 @@ import { join } from 'node:path';
 import { dispose, scope } from '../core/engine.js';
 import { InputError } from '../core/errors.js';
 import { softmax } from '../core/nn.js';
-import { argmax, concat, reshape, stack } from '../core/ops.js';
+import { alias, argmax, concat, reshape, stack } from '../core/ops.js';
+import { treeMap } from '../core/tree.js';
 import { foldIn, key, type RandomKey } from '../core/random.js';
 import { valueAndGrad } from '../core/autodiff.js';
+import { jit } from '../core/jit.js';
+import type { Tensor } from '../core/tensor.js';
+import type { TensorLike } from '../core/ops.js';
 import { writeFileAtomic } from '../core/files.js';
 import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
 import type { TrainingData } from './data-source.js';
@@ -20,7 +24,7 @@ import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js'
 import { lrStart, lrStep, type LrState } from './lr-schedule.js';
 import { metricsCsv, type EpochRow } from './metrics-log.js';
 import { objective, type Objective } from './objective.js';
-import { adam, sgd, type AdamState, type Optimizer, type SgdState } from './optim.js';
+import { adam, sgd, type AdamState, type Optimizer, type SgdState, type Slots } from './optim.js';
 import type { TrainConfig } from './train-config.js';
 import { unet, type UNet, type UNetParams, type UNetState } from './unet.js';
 
@@ -55,6 +59,12 @@ export interface TrainOptions {
   readonly onStep?: (progress: StepProgress) => void;
   /** After each epoch (and its files): return 'stop' to end the run there. */
   readonly onEpoch?: (row: EpochRow, info: EpochInfo) => void | 'stop' | Promise<void | 'stop'>;
+  /**
+   * Compile the training step (forward, losses, backward, optimizer) and the validation forward
+   * with `jit` (default true). An execution option, not part of the run's configuration: the
+   * results are bit-identical either way, so a run started with jit may resume without it.
+   */
+  readonly jit?: boolean;
 }
 
 /** The outcome of `train`. Its tensors belong to the caller (`dispose(result)` frees them all). */
@@ -124,6 +134,11 @@ export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
   return keys.filter((k) => k !== 'epochs' && canonical(a[k]) !== canonical(b[k]));
 }
 
+/** A tree of new tensors sharing the values (and, where the backend can, the storage) of `tree`. */
+function aliasTree<T>(tree: T): T {
+  return scope(() => treeMap(tree, (t) => alias(t, 'train')));
+}
+
 /** Indices 0 … n − 1 in chunks of `size`. */
 function chunks(n: number, size: number): number[][] {
   const out: number[][] = [];
@@ -131,19 +146,51 @@ function chunks(n: number, size: number): number[][] {
   return out;
 }
 
+/** The validation forward of one batch: the weighted loss and the predicted labels. */
+type ValidationForward = (params: UNetParams, state: UNetState, images: Tensor, target: Tensor, distMaps: Tensor, weights: readonly TensorLike[]) => [Tensor, Tensor];
+
+/** The validation forward, in evaluation mode. */
+function validationForward(model: UNet, obj: Objective): ValidationForward {
+  return (params, state, images, target, distMaps, weights) => {
+    const [logits] = model.apply(params, state, images, { training: false });
+    const probs = softmax(logits, 1);
+    const total = obj.combine(obj.terms({ logits, probs, target, distMaps }), weights);
+    return [total, argmax(logits, 1)];
+  };
+}
+
+/** What one training step returns: the loss and its terms, and the new trees. */
+type StepResult = [values: Tensor, params: UNetParams, state: UNetState, slots: Slots<OptState>];
+
+/**
+ * One training step as a pure function of tensors, numbers and a key, so that `jit` compiles it
+ * once for every step: the batch, the loss weights, the optimizer's scalars (step size and bias
+ * corrections, computed on the host from the step count) and the dropout key are arguments.
+ */
+type TrainingStep = (params: UNetParams, state: UNetState, slots: Slots<OptState>, images: Tensor, target: Tensor, distMaps: Tensor,
+  weights: readonly TensorLike[], scalars: readonly TensorLike[], dropoutKey: RandomKey) => StepResult;
+
+function trainingStep(model: UNet, obj: Objective, opt: Optimizer<UNetParams, OptState>): TrainingStep {
+  return (params, state, slots, images, target, distMaps, weights, scalars, dropoutKey) => {
+    const [[total, aux], grads] = valueAndGrad((p: UNetParams) => {
+      const [logits, next] = model.apply(p, state, images, { training: true, key: dropoutKey });
+      const probs = softmax(logits, 1);
+      const terms = obj.terms({ logits, probs, target, distMaps });
+      return [obj.combine(terms, weights), { state: next, terms: stack(terms) }] as const;
+    }, { hasAux: true })(params);
+    const [np, ns] = opt.apply(params, grads, slots, scalars);
+    return [concat([reshape(total, [1]), aux.terms], 0), np, aux.state, ns];
+  };
+}
+
 /** Validation: the weighted loss (mean over images) and per-image metrics, in evaluation mode. */
-async function validate(model: UNet, params: UNetParams, state: UNetState, data: TrainingData, obj: Objective, weights: readonly number[], batchSize: number): Promise<{ loss: number; images: ImageMetrics[] }> {
+async function validate(forward: ValidationForward, params: UNetParams, state: UNetState, data: TrainingData, weights: readonly number[], batchSize: number): Promise<{ loss: number; images: ImageMetrics[] }> {
   let lossSum = 0;
   const images: ImageMetrics[] = [];
   const hw = data.height * data.width;
   for (const idx of chunks(data.val.length, batchSize)) {
     const b = data.batch('val', idx);
-    const [loss, pred] = scope(() => {
-      const [logits] = model.apply(params, state, b.images, { training: false });
-      const probs = softmax(logits, 1);
-      const total = obj.combine(obj.terms({ logits, probs, target: b.target, distMaps: b.distMaps }), weights);
-      return [total, argmax(logits, 1)];
-    });
+    const [loss, pred] = scope(() => forward(params, state, b.images, b.target, b.distMaps, weights));
     dispose([b.images, b.target, b.distMaps]);
     const [lv, pv] = await Promise.all([loss.data(), pred.data()]);
     dispose([loss, pred]);
@@ -198,6 +245,15 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     best = { epoch: -1, score: -Infinity, params, state };
   }
 
+  const useJit = options.jit ?? true;
+  const eagerStep = trainingStep(model, obj, opt);
+  // NOTE: the step donates its arguments (parameters, state, optimizer slots, batch): their
+  // buffers are reused for the new trees. The best epoch's trees are kept by an alias instead.
+  const jitStep = useJit ? jit(eagerStep, { donate: true }) : undefined;
+  const jitForward = useJit ? jit(validationForward(model, obj)) : undefined;
+  const step1 = jitStep ?? eagerStep;
+  const forward = jitForward ?? validationForward(model, obj);
+
   const stepsPerEpoch = Math.ceil(data.trainSize / config.batchSize);
   /** Releases a replaced tree unless the best epoch still holds it. */
   const retire = (old: unknown, kept: unknown) => {
@@ -213,24 +269,17 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     for (let s = 0; s < order.length; s++) {
       const b = data.batch('train', order[s]!);
       const dropoutKey = foldIn(foldIn(root, STREAM_DROPOUT), step);
-      const currentState = state;
-      const [values, p2, s2, o2] = scope(() => {
-        const [[total, aux], grads] = valueAndGrad((p: UNetParams) => {
-          const [logits, next] = model.apply(p, currentState, b.images, { training: true, key: dropoutKey });
-          const probs = softmax(logits, 1);
-          const terms = obj.terms({ logits, probs, target: b.target, distMaps: b.distMaps });
-          return [obj.combine(terms, weights), { state: next, terms: stack(terms) }] as const;
-        }, { hasAux: true })(params);
-        const [np, no] = opt.update(params, grads, optState, { learningRate: lr.lr });
-        return [concat([reshape(total, [1]), aux.terms], 0), np, aux.state, no] as const;
-      });
+      const scalars = opt.scalars(optState.step, { learningRate: lr.lr });
+      if (useJit && best.params === params) best = { ...best, params: aliasTree(params), state: aliasTree(state) };
+      const { step: optStep, ...slots } = optState;
+      const [values, p2, s2, o2] = scope(() => step1(params, state, slots as Slots<OptState>, b.images, b.target, b.distMaps, weights, scalars, dropoutKey));
       dispose([b.images, b.target, b.distMaps]);
       retire(params, best.params);
       retire(state, best.state);
       dispose(optState);
       params = p2;
       state = s2;
-      optState = o2;
+      optState = { ...o2, step: optStep + 1 } as OptState;
       step++;
       const v = await values.data();
       values.dispose();
@@ -239,7 +288,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       options.onStep?.({ epoch, epochs: config.epochs, stepInEpoch: s, stepsPerEpoch: order.length, loss: v[0]! });
     }
 
-    const val = await validate(model, params, state, data, obj, weights, config.batchSize);
+    const val = await validate(forward, params, state, data, weights, config.batchSize);
     const summary = summarizeImages(val.images);
     const row: EpochRow = {
       epoch,
@@ -281,5 +330,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     }
   }
   dispose(optState);
+  jitStep?.clear();
+  jitForward?.clear();
   return { model, config, rows, params, state, best: { ...best }, completed };
 }

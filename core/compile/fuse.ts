@@ -1,0 +1,211 @@
+/**
+ * Fusion: which primitives can share a kernel, and the grouping of a traced graph's elementwise
+ * nodes into fused kernels.
+ *
+ * A group computes values of one output shape element by element. An elementwise node joins the
+ * group of its users when every one of its users is in that one group and has its shape: its
+ * value is then computed inline, per element, and never stored (unless it is also a result of
+ * the graph, when the group stores it as an extra output). Every member's users lie in its group
+ * and flow to the group's root, so grouping can never make a cycle.
+ */
+import { broadcastStrides, sameShape, type Shape } from '../shape.js';
+import type { PrimName, PrimParams } from '../primitives.js';
+import type { FusedInput, FusedKernel, FusedOp } from './fused.js';
+import type { Graph, GraphNode } from './graph.js';
+
+/** How the fuser treats a primitive. */
+export type PrimClass = 'elementwise' | 'reduce' | 'movement' | 'opaque';
+
+/** Every primitive's class: a new primitive does not compile until it is classified here. */
+export const PRIM_CLASS: { readonly [P in PrimName]: PrimClass } = {
+  neg: 'elementwise', exp: 'elementwise', log: 'elementwise', sqrt: 'elementwise', abs: 'elementwise', sign: 'elementwise',
+  add: 'elementwise', sub: 'elementwise', mul: 'elementwise', div: 'elementwise', pow: 'elementwise',
+  compare: 'elementwise', where: 'elementwise',
+  // NOTE: broadcast is elementwise for the fuser: a load through stride-0 axes.
+  broadcast: 'elementwise',
+  sum: 'reduce', max: 'reduce', argmax: 'reduce',
+  reshape: 'movement', permute: 'movement', pad: 'movement', slice: 'movement', concat: 'movement',
+  matmul: 'opaque', conv2d: 'opaque', conv2dBackpropInput: 'opaque', conv2dBackpropFilter: 'opaque',
+};
+
+/**
+ * Largest number of inputs and of instructions of one fused kernel, and of groups one
+ * elementwise node may be recomputed in.
+ */
+export const FUSION_LIMITS = { inputs: 12, ops: 96, duplicates: 4 } as const;
+
+/** One step of a plan before it meets a backend: a primitive, or a fused group. */
+export type PlannedStep =
+  | { readonly kind: 'node'; readonly node: number }
+  | {
+      readonly kind: 'fused';
+      readonly kernel: FusedKernel;
+      /** The graph node read by each kernel input. */
+      readonly inputs: readonly number[];
+      /** The graph node stored by each kernel output. */
+      readonly outputs: readonly number[];
+      /** The member nodes, in graph order (for replaying the group primitive by primitive). */
+      readonly members: readonly number[];
+    };
+
+function isElementwise(n: GraphNode): n is Extract<GraphNode, { kind: 'prim' }> {
+  return n.kind === 'prim' && PRIM_CLASS[n.prim] === 'elementwise';
+}
+
+/** A size-1 constant: folded into a fused program as an immediate. */
+function scalarConst(n: GraphNode): number | undefined {
+  return n.kind === 'const' && n.values.length === 1 ? n.values[0] : undefined;
+}
+
+/**
+ * Groups the live elementwise nodes of `graph` and orders the plan's steps: every non-elementwise
+ * live node is a step of its own; every group of two or more instructions (or with several
+ * outputs) is one fused step; a group of a single primitive stays a plain step.
+ */
+export function fuseGraph(graph: Graph, live: readonly boolean[], users: readonly (readonly number[])[]): PlannedStep[] {
+  const nodes = graph.nodes;
+  const isOutput = new Set(graph.outputs);
+  /** The groups each node is computed in (several when it is recomputed in each of its users' groups). */
+  const groupsOf: number[][] = nodes.map(() => []);
+  const groupShape: Shape[] = [];
+  const members: number[][] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!live[i] || !isElementwise(n)) continue;
+    const us = users[i]!;
+    const target = new Set<number>();
+    let fits = us.length > 0;
+    for (const u of us) {
+      if (groupsOf[u]!.length === 0) fits = false;
+      for (const g of groupsOf[u]!) target.add(g);
+    }
+    fits &&= target.size <= FUSION_LIMITS.duplicates && [...target].every((g) => sameShape(groupShape[g]!, n.shape) && members[g]!.length < FUSION_LIMITS.ops);
+    if (fits) {
+      for (const g of target) {
+        groupsOf[i]!.push(g);
+        members[g]!.push(i);
+      }
+    } else {
+      groupsOf[i]!.push(groupShape.length);
+      groupShape.push(n.shape);
+      members.push([i]);
+    }
+  }
+  for (const ms of members) ms.reverse();
+
+  // A member is stored when it is its group's root (its last member), or a result of the graph
+  // (stored by the first group it belongs to).
+  const stored = (g: number) => (m: number) => m === members[g]![members[g]!.length - 1] || (isOutput.has(m) && groupsOf[m]![0] === g);
+
+  // Emit steps in graph order: a group where its root stands.
+  const rootOf = new Map<number, number>();
+  members.forEach((ms, g) => rootOf.set(ms[ms.length - 1]!, g));
+  const steps: PlannedStep[] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (!live[i] || n.kind !== 'prim') continue;
+    if (groupsOf[i]!.length === 0) {
+      steps.push({ kind: 'node', node: i });
+      continue;
+    }
+    const g = rootOf.get(i);
+    if (g === undefined) continue;
+    const built = buildKernel(nodes, members[g]!, stored(g));
+    // A group that does not fuse (a single primitive, or over the limits) runs as its members,
+    // each of which must then be stored: only groups without duplicated members may do that.
+    if (built) steps.push(built);
+    else for (const m of members[g]!) steps.push({ kind: 'node', node: m });
+  }
+  return dedupe(steps);
+}
+
+/**
+ * Drops repeated plain steps of one node (a member recomputed in several groups that did not
+ * fuse runs once).
+ */
+function dedupe(steps: readonly PlannedStep[]): PlannedStep[] {
+  const seen = new Set<number>();
+  return steps.filter((s) => {
+    if (s.kind !== 'node') return true;
+    if (seen.has(s.node)) return false;
+    seen.add(s.node);
+    return true;
+  });
+}
+
+/**
+ * The fused program of a group, or undefined when it is a single primitive (run as itself) or
+ * exceeds the limits (then its members run one by one).
+ */
+function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored: (m: number) => boolean): PlannedStep | undefined {
+  const shape = nodes[ms[ms.length - 1]!]!.shape;
+  const ops: FusedOp[] = [];
+  const inputs: FusedInput[] = [];
+  /** The graph node read by each kernel input. */
+  const inputNodes: number[] = [];
+  /** The instruction holding each member's value. */
+  const value = new Map<number, number>();
+  /** One load per (node, strides). */
+  const loads = new Map<string, number>();
+
+  /** The instruction that gives node `j` at the group's element index. */
+  const operand = (j: number): number => {
+    const inGroup = value.get(j);
+    if (inGroup !== undefined) return inGroup;
+    const n = nodes[j]!;
+    const c = scalarConst(n);
+    if (c !== undefined) {
+      ops.push({ kind: 'const', value: c });
+      return ops.length - 1;
+    }
+    const strides = broadcastStrides(n.shape, shape);
+    const key = `${j}:${strides.join(',')}`;
+    const known = loads.get(key);
+    if (known !== undefined) return known;
+    inputs.push({ shape: n.shape, strides });
+    inputNodes.push(j);
+    ops.push({ kind: 'load', input: inputs.length - 1 });
+    loads.set(key, ops.length - 1);
+    return ops.length - 1;
+  };
+
+  let prims = 0;
+  for (const m of ms) {
+    const n = nodes[m] as Extract<GraphNode, { kind: 'prim' }>;
+    const args = n.inputs.map(operand);
+    if (n.prim === 'broadcast') {
+      // NOTE: a broadcast member is its operand read through stride-0 axes: no instruction.
+      value.set(m, args[0]!);
+      continue;
+    }
+    ops.push(instruction(n.prim, n.params, args));
+    value.set(m, ops.length - 1);
+    prims++;
+  }
+  if (inputs.length > FUSION_LIMITS.inputs) return undefined;
+  const outputs = ms.filter(stored);
+  if (prims < 2 && outputs.length === 1) return undefined;
+  return {
+    kind: 'fused',
+    kernel: { shape, inputs, ops, outputs: outputs.map((m) => value.get(m)!) },
+    inputs: inputNodes,
+    outputs,
+    members: [...ms],
+  };
+}
+
+/** The instruction of one elementwise primitive (broadcast aside) over operand instructions. */
+function instruction(prim: PrimName, params: PrimParams[PrimName], a: readonly number[]): FusedOp {
+  switch (prim) {
+    case 'neg': case 'exp': case 'log': case 'sqrt': case 'abs': case 'sign':
+      return { kind: 'unary', op: prim, a: a[0]! };
+    case 'add': case 'sub': case 'mul': case 'div': case 'pow':
+      return { kind: 'binary', op: prim, a: a[0]!, b: a[1]! };
+    case 'compare':
+      return { kind: 'compare', op: (params as PrimParams['compare']).op, a: a[0]!, b: a[1]! };
+    case 'where':
+      return { kind: 'where', c: a[0]!, a: a[1]!, b: a[2]! };
+    default:
+      throw new Error(`internal error: ${prim} is not an elementwise instruction`);
+  }
+}
