@@ -1,7 +1,8 @@
 /**
  * A small conv net's training steps give the same losses on every backend (every registered
  * backend and every gpu.js mode available here) within tolerance, with no change to its code:
- * the model below names no backend.
+ * the model below names no backend. The same steps compiled with `jit` give the eager losses on
+ * each of them (bit for bit on the CPU backends).
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -31,8 +32,8 @@ function loss(p: Params, x: core.Tensor, target: core.Tensor): core.Tensor {
   return core.neg(core.mean(core.sum(core.mul(core.logSoftmax(logits(p, x), 1), target), 1)));
 }
 
-/** Losses of STEPS Adam steps on the selected backend. */
-async function train(): Promise<number[]> {
+/** Losses of STEPS Adam steps on the selected backend, eager or with the step compiled by jit. */
+async function train(compiled = false): Promise<number[]> {
   let params: Params = {
     w1: core.tensor(host(6 * 1 * 9, 1, 0.4), [6, 1, 3, 3]),
     b1: core.tensor(host(6, 2, 0.1), [1, 6, 1, 1]),
@@ -45,13 +46,19 @@ async function train(): Promise<number[]> {
   const opt = adam<Params>({ learningRate: 1e-2 });
   let state = opt.init(params);
   const losses: number[] = [];
+  const step1 = (p: Params, slots: { m: Params; v: Params }, x: core.Tensor, target: core.Tensor, scalars: number[]) => {
+    const [v, grads] = core.valueAndGrad(loss)(p, x, target);
+    const [np, ns] = opt.apply(p, grads, slots, scalars);
+    return [v, np, ns] as const;
+  };
+  const jitted = core.jit(step1, { donate: true });
   for (let step = 0; step < STEPS; step++) {
     const [value, p2, s2] = core.scope(() => {
       const x = core.tensor(images, [BATCH, 1, SIZE, SIZE]);
       const target = core.oneHot(core.tensor(labels, [BATCH, SIZE, SIZE]), 2);
-      const [v, grads] = core.valueAndGrad(loss)(params, x, target);
-      const [np, ns] = opt.update(params, grads, state);
-      return [v, np, ns] as const;
+      const { step: n, ...slots } = state;
+      const [v, np, ns] = (compiled ? jitted : step1)(params, slots, x, target, opt.scalars(n));
+      return [v, np, { ...ns, step: n + 1 }] as const;
     });
     core.dispose([params, state]);
     params = p2;
@@ -60,6 +67,8 @@ async function train(): Promise<number[]> {
     value.dispose();
   }
   core.dispose([params, state]);
+  if (compiled) assert.equal(jitted.stats().traces, 1, 'one trace for every step');
+  jitted.clear();
   return losses;
 }
 
@@ -92,7 +101,21 @@ for (const t of targets) {
     assert.ok(err <= t.tolerance, `${t.label}: losses ${got.join(', ')} vs cpu64 ${reference.join(', ')}`);
     assert.ok(reference[STEPS - 1]! < reference[0]!, 'the loss falls');
   });
+
+  test(`${t.label}: the jit-compiled training step gives the eager losses${t.name === 'gpujs' ? ` within ${t.tolerance}` : ' bit for bit'}`, async () => {
+    await core.setBackend(t.name, t.options);
+    const eager = await train(false);
+    const compiled = await train(true);
+    if (t.name !== 'gpujs') assert.deepEqual(compiled, eager);
+    const err = Math.max(...compiled.map((v, i) => Math.abs(v - eager[i]!) / Math.max(1, Math.abs(eager[i]!))));
+    assert.ok(err <= t.tolerance, `${t.label}: jit ${compiled.join(', ')} vs eager ${eager.join(', ')}`);
+  });
 }
+
+test('cpu64: the jit-compiled training step gives the eager losses bit for bit', async () => {
+  await core.setBackend('cpu64');
+  assert.deepEqual(await train(true), reference);
+});
 
 after(async () => {
   for (const t of targets.filter((x) => x.name === 'gpujs')) {
