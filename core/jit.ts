@@ -31,11 +31,12 @@ export interface JitOptions extends PlanOptions {
    */
   readonly static?: readonly number[] | readonly string[];
   /**
-   * Donate the tensor arguments: their buffers are released as soon as the plan no longer needs
-   * them (so outputs reuse them), and the argument tensors are disposed by the call; using one
-   * afterwards throws `BackendError`.
+   * Donate the tensor arguments (`true`: all of them; or the positions of the arguments whose
+   * tensors are donated): their buffers are released as soon as the plan no longer needs them (so
+   * outputs reuse them), and the tensors are disposed by the call; using one afterwards throws
+   * `BackendError`.
    */
-  readonly donate?: boolean;
+  readonly donate?: boolean | readonly number[];
   /** Compiled signatures kept, least recently used dropped first (default 8). */
   readonly cacheSize?: number;
 }
@@ -62,7 +63,8 @@ export type Jitted<A extends unknown[], R> = ((...args: A) => R) & {
   clear(): void;
 };
 
-type Leaf = { readonly kind: 'tensor'; readonly t: Tensor } | { readonly kind: 'number'; readonly v: number } | { readonly kind: 'key'; readonly k: RandomKey };
+/** A leaf of the arguments, with the position of the argument it is in. */
+type Leaf = ({ readonly kind: 'tensor'; readonly t: Tensor } | { readonly kind: 'number'; readonly v: number } | { readonly kind: 'key'; readonly k: RandomKey }) & { readonly arg: number };
 
 interface Flat {
   readonly leaves: Leaf[];
@@ -91,19 +93,20 @@ function staticText(x: unknown, path: string): string {
 /** Flattens the arguments into leaves and a signature. */
 function flatten(args: readonly unknown[], staticSet: ReadonlySet<number | string>): Flat {
   const leaves: Leaf[] = [];
+  let arg = 0;
   const walk = (x: unknown, path: string, isStatic: boolean, top = false): string => {
     if (isStatic) return `s${staticText(x, path)}`;
     if (x instanceof Tensor) {
       x.assertLive('jit', path);
-      leaves.push({ kind: 'tensor', t: x });
+      leaves.push({ kind: 'tensor', t: x, arg });
       return `t[${x.shape.join(',')}]`;
     }
     if (typeof x === 'number') {
-      leaves.push({ kind: 'number', v: x });
+      leaves.push({ kind: 'number', v: x, arg });
       return 'n';
     }
     if (isKey(x)) {
-      leaves.push({ kind: 'key', k: x });
+      leaves.push({ kind: 'key', k: x, arg });
       return 'k';
     }
     if (Array.isArray(x)) return `[${x.map((v, i) => walk(v, `${path}[${i}]`, false)).join(',')}]`;
@@ -113,7 +116,10 @@ function flatten(args: readonly unknown[], staticSet: ReadonlySet<number | strin
     if (x === null || x === undefined || typeof x === 'boolean' || typeof x === 'string') return `s${staticText(x, path)}`;
     throw new InputError('jit', path, `expected tensors, numbers, random keys, arrays or plain objects (or a static JSON value), got ${typeof x === 'object' ? 'an instance of a class' : typeof x}`);
   };
-  const signature = args.map((a, i) => walk(a, `argument ${i}`, staticSet.has(i), true)).join(';');
+  const signature = args.map((a, i) => {
+    arg = i;
+    return walk(a, `argument ${i}`, staticSet.has(i), true);
+  }).join(';');
   return { leaves, signature };
 }
 
@@ -202,6 +208,10 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     throw new InputError('jit', 'options.static', 'expected argument positions (non-negative integers) or names of keys of object arguments');
   }
   const staticSet = new Set<number | string>(staticList);
+  const donate = options.donate ?? false;
+  if (!(typeof donate === 'boolean' || (Array.isArray(donate) && donate.every((d) => Number.isInteger(d) && d >= 0)))) {
+    throw new InputError('jit', 'options.donate', 'expected a boolean or argument positions (non-negative integers)');
+  }
   const cache = new Map<string, Compiled>();
   let traces = 0;
   let hits = 0;
@@ -284,13 +294,14 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     }
     // Donation: only tensors passed once can be given up early.
     const donated: Tensor[] = [];
+    const donates = (arg: number) => options.donate === true || (Array.isArray(options.donate) && options.donate.includes(arg));
     if (options.donate) {
       const counts = new Map<Tensor, number>();
       for (const t of tensors) counts.set(t, (counts.get(t) ?? 0) + 1);
       let j = 0;
       flat.leaves.forEach((leaf) => {
         if (leaf.kind === 'key') return;
-        if (leaf.kind === 'tensor' && counts.get(leaf.t) === 1) {
+        if (leaf.kind === 'tensor' && counts.get(leaf.t) === 1 && donates(leaf.arg)) {
           owned.add(j);
           donated.push(leaf.t);
         }

@@ -282,6 +282,12 @@ describe('jit semantics (cpu)', () => {
     assert.ok(!x.isDisposed, 'passed twice: not donated');
     core.dispose([x, x2, sum2]);
     g.clear();
+    const partial = core.jit((p: Tensor, x: Tensor) => core.add(p, x), { donate: [0] });
+    const [pp, xx] = [core.tensor([1]), core.tensor([2])];
+    const sum3 = partial(pp, xx);
+    assert.ok(pp.isDisposed && !xx.isDisposed, 'only argument 0 donated');
+    core.dispose([sum3, xx]);
+    assert.throws(() => core.jit((a: Tensor) => a, { donate: [-1] }), /options.donate/);
     const h = core.jit((y: Tensor) => y, { donate: true });
     const y = core.tensor([7]);
     const y2 = h(y);
