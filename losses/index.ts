@@ -1,5 +1,5 @@
 /**
- * Public API of `losses/` (API §3): distance transforms and signed distance maps (synchronous
+ * Public API of `losses/`: distance transforms and signed distance maps (synchronous
  * arrays), the differentiable losses, their value checks and the loss-weight schedules.
  * Importing this module registers the built-in backends.
  */

@@ -3,7 +3,7 @@ import { type MaskArray, checkSameShape, readMask } from '../losses/array.js';
 
 /**
  * Dice coefficient `2·|P ∩ G| / (|P| + |G|)` of two binary masks of the same shape, in [0, 1].
- * Empty cases never throw (API §4): both empty → 1; one empty → 0.
+ * Empty cases never throw: both empty → 1; one empty → 0.
  *
  * @throws ShapeError naming `pred` / `gt` (shapes that differ: argument `gt`, both shapes in the
  *   message); InputError naming `pred` or `gt` for non-binary values.

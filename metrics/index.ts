@@ -1,5 +1,5 @@
 /**
- * Public API of `metrics/` (API §4): Dice, Hausdorff, HD95, average surface distance and surface
+ * Public API of `metrics/`: Dice, Hausdorff, HD95, average surface distance and surface
  * Dice with spacing, per-class evaluation and aggregation. Synchronous, array in, number out.
  */
 import '../backends/register.js';

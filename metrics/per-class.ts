@@ -8,7 +8,7 @@ export type MaskMetric<O> = (pred: MaskArray, gt: MaskArray, options: O) => numb
 /**
  * Evaluates `metric(pred == k, gt == k, options)` for every class k in `[0, classes)`, background
  * (class 0) included: entry k of the result belongs to class k. Empty classes give the metric's
- * API §4 values (e.g. Dice 1 and HD NaN for a class absent from both), which `summarize` skips or
+ * the documented empty-case values (e.g. Dice 1 and HD NaN for a class absent from both), which `summarize` skips or
  * keeps as documented there.
  *
  * @param pred class-index labels, integers in `[0, classes)`.

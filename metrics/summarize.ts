@@ -8,7 +8,7 @@ export interface Summary {
   readonly std: number;
   /** Number of finite values used. */
   readonly count: number;
-  /** Number of values skipped: NaN, +Infinity and −Infinity (API §4's empty-case results). */
+  /** Number of values skipped: NaN, +Infinity and −Infinity (the empty-case results). */
   readonly skipped: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The gpu.js backend on every mode available here: selection and `describe()`, the traps of
- * DESIGN §4 as regression tests (a reduction longer than 1,000 terms, two calls of one kernel,
+ * the gpu.js traps found on these machines as regression tests (a reduction longer than 1,000 terms, two calls of one kernel,
  * rank > 3, odd sizes 3/7/31, zero-size outputs), scalars answered without kernels, synchronous
  * dispatch with deferred release, lifetimes as on the CPU backend, and the bounded kernel cache.
  * Runs under `xvfb-run -a` (spec/run.mjs) so the GL path is tested on Mesa's llvmpipe.

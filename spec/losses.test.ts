@@ -188,7 +188,7 @@ function bruteForceSdm(mask: readonly number[], dims: readonly number[]): number
   });
 }
 
-// The 1-D worked example of REFERENCE.md §2.
+// The 1-D worked example of docs/conventions.md.
 const MASK = [0, 0, 1, 1, 1, 0];
 const P1 = [0.1, 0.2, 0.8, 0.9, 0.7, 0.3];
 const PHI1 = [2, 1, 0, -1, 0, 1];

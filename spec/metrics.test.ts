@@ -243,7 +243,7 @@ describe('hand-computed cases', () => {
   });
 });
 
-describe('empty cases (API §4) never throw', () => {
+describe('empty cases never throw', () => {
   const shape = [4, 5];
   const masks: Record<string, Mask> = {
     empty: { data: new Array(20).fill(0), shape },

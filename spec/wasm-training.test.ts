@@ -1,6 +1,6 @@
 /**
  * The `wasm` backend in training: results bit-identical run to run and whatever the number of
- * threads (DESIGN §4: static partitioning, fixed reduction order), live buffers and the shared
+ * threads (static partitioning, fixed reduction order), live buffers and the shared
  * heap flat across steps (no memory growth), and worker threads that never keep a process alive.
  */
 import assert from 'node:assert/strict';

@@ -9,7 +9,7 @@
  *
  * Conventions of the generated code:
  * - every extent, stride and loop bound is a `this.constants.*` value (a loop whose bound is an
- *   argument silently stops at gpu.js's `loopMaxIterations`, DESIGN §4);
+ *   argument silently stops at gpu.js's `loopMaxIterations`);
  * - an input is either an array (`xk[offset]`) or a host scalar passed as a number (`xk`), so a
  *   scalar operand never needs a texture and `mul(x, 2)` and `mul(x, 3)` share one kernel;
  * - integer division is `Math.floor(q / e)` corrected by its remainder (GPU float division may be

@@ -131,7 +131,7 @@ let navigatorInstalled = false;
 
 /**
  * Defines `navigator.gpu` from the pinned `webgpu@0.4.0` (Dawn) before any gpu.js WebGPU kernel
- * exists. gpu.js's own nested webgpu@0.2.9 is never loaded (npm override, DESIGN §4).
+ * exists. gpu.js's own nested webgpu@0.2.9 is never loaded (npm override).
  */
 async function installNavigatorGpu(): Promise<string | undefined> {
   if (navigatorInstalled) return undefined;
@@ -367,7 +367,7 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
 }
 
 /**
- * Resolves `auto` (API §1): a WebGPU adapter that is not software, else a GL context that is not
+ * Resolves `auto`: a WebGPU adapter that is not software, else a GL context that is not
  * software, else `webasm`. Software renderers are never chosen.
  */
 export async function resolveMode(mode: GpujsMode): Promise<{ mode: GpujsRunMode; reasons: string[] }> {

@@ -1,5 +1,5 @@
 /**
- * Every gpu.js setting the backend uses, in one place (DESIGN §4). The kernels, the cache, the
+ * Every gpu.js setting the backend uses, in one place. The kernels, the cache, the
  * mode probes and the tests read them from here; nothing else passes settings to gpu.js.
  */
 
@@ -17,7 +17,7 @@ export const GPUJS_MODES: readonly GpujsMode[] = ['auto', 'webgpu', 'headlessgl'
  * - `pipeline: true`: results stay on the device (GL textures, WebGPU buffers; plain arrays on
  *   webasm/cpu) and pass straight into the next kernel.
  * - `immutable: true`: every call returns a new output. NOTE: with `pipeline: true` and the default
- *   `immutable: false`, a second call of a kernel overwrote the first call's result (DESIGN §4).
+ *   `immutable: false`, a second call of a kernel overwrote the first call's result.
  *   Outputs are deleted explicitly when the last handle on them is released.
  * - `tactic: 'precision'`: highp floats in GLSL.
  * - `fixIntegerDivisionAccuracy: false`: the generated index arithmetic corrects every quotient
@@ -80,7 +80,7 @@ export const MAX_KERNEL_INPUTS = 6;
 
 /**
  * Renderer names of software rasterisers: never chosen by `auto`, always `software: true`
- * (API §1). Matched against GL renderer strings, loaded GL driver libraries and WebGPU adapter
+ * Matched against GL renderer strings, loaded GL driver libraries and WebGPU adapter
  * descriptions.
  */
 export const SOFTWARE_RENDERERS = /llvmpipe|softpipe|swiftshader|lavapipe|swrast|software/i;

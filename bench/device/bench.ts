@@ -1,5 +1,5 @@
 /**
- * The gpu.js benchmark alone (API §6 lines), for the device machine: `run.sh` runs it with
+ * The gpu.js benchmark alone (the benchmark lines), for the device machine: `run.sh` runs it with
  * `BOUNDARY_SEG_GPUJS_MODES=webgpu`. `node bench/device/bench.js [--only <pattern>]`.
  */
 import { disposeGpujs, gpujsWorkloads } from '../gpujs.bench.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares what the GPU device machine needs (DESIGN §4 "Running on a real GPU") in the git-ignored
+# Prepares what the GPU device machine needs in the git-ignored
 # folder .cache/device/, run here (where Node, npm's node_modules and apt are):
 #   node.xz       this machine's Node binary, xz-compressed (the device has no Node.js)
 #   app.tar.xz    the project compiled to JavaScript (spec/ and bench/ included) with the runtime

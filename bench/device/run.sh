@@ -5,7 +5,7 @@
 #   1. the adapter probe and describe()
 #   2. the conformance suite on gpujs:webgpu (values and gradients of every primitive vs cpu64)
 #   3. the gpu.js benchmark on webgpu (matmul, conv2d, 50-op chain, UNet-d3-b16 256×256 b8)
-#   4. the backend tests (DESIGN §4 traps, lifetimes) and the training-step comparison
+#   4. the backend tests (the gpu.js traps, lifetimes) and the training-step comparison
 # Logs go to $OUT (default .cache/device-out). Without an adapter every step says so and the script
 # still ends with exit status 0 and a summary. Each step has its own time limit; together they stay
 # under the device tool's 600 s per command (typically the whole run takes 2–4 minutes).
