@@ -1,9 +1,15 @@
 /**
  * CPU peers of the engine workloads and the UNet-d3-b16 training step: TensorFlow.js (`cpu` and
  * `wasm` backends, `tfjs-peers.ts`) and PyTorch (Debian's `python3-torch` through
- * `/usr/bin/python3`, 2 threads, `python/peers.py`, timing itself), on the same inputs as the
- * project's backends. The UNet step runs on `wasm` (the fast CPU backend), `cpu` (the reference)
- * and the peers at 64×64 and 128×128, batch 8; `gpujs.bench.ts` adds gpu.js's modes.
+ * `/usr/bin/python3`, `python/peers.py`, timing itself), on the same inputs as the project's
+ * backends. PyTorch gets as many threads as the `wasm` backend's default, with its thread pools
+ * pinned (`python.ts`); the configuration it ran with is printed (`peer config: ...`).
+ *
+ * The UNet step runs in each of the project's configurations (`UNET_CONFIGURATIONS` of
+ * `unet-d3-b16.ts`: `wasm`, `wasm 1t`, `cpu`) and on the peers (PyTorch on the default threads and
+ * on one thread) at 64×64 and 128×128, batch 8; `gpujs.bench.ts` adds gpu.js's modes. Under each
+ * project line: kernels (and allocations) per step from `Backend.stats()`, and for `wasm` where a
+ * step's time goes (`step-metrics.ts`).
  *
  * Peers too slow for the 10-minute budget are skipped with the reason (set
  * `BOUNDARY_SEG_BENCH_SLOW=1` to run them anyway).
@@ -16,24 +22,42 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type * as TF from '@tensorflow/tfjs';
 import '../backends/register.js';
-import type { WasmBackend } from '../backends/wasm/backend.js';
+import { defaultThreads, type WasmBackend } from '../backends/wasm/backend.js';
 import * as core from '../core/index.js';
+import { PYTHON, pythonEnv } from './python.js';
+import { profileSteps, splitLine, StepCounter } from './step-metrics.js';
 import { TFJS_WASM_NOTE, toNhwc, tfjsUNet, useTfjs, type TfjsUNet } from './tfjs-peers.js';
-import { unetBatch, unetStepFlops, unetTrainer, type UNetBatch, type UNetTrainer } from './unet-d3-b16.js';
+import { UNET_CONFIGURATIONS, unetBatch, unetStepFlops, type UNetBatch, type UNetConfiguration, type UNetTrainer } from './unet-d3-b16.js';
 import type { Contestant, Workload } from './workload.js';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/peers.py', import.meta.url));
 const SLOW = process.env['BOUNDARY_SEG_BENCH_SLOW'] === '1';
+
+/** PyTorch's threads in the `pytorch` contestants: the `wasm` backend's default thread count. */
+const TORCH_THREADS = defaultThreads();
 
 let pythonProblem: string | undefined | null = null;
 /** Why PyTorch cannot run here (undefined when it can). */
 function torchProblem(): string | undefined {
   if (pythonProblem !== null) return pythonProblem;
-  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  pythonProblem = r.error ? `${PYTHON} not found` : r.status !== 0 ? 'PyTorch is not installed (apt-get install -y python3-torch)' : undefined;
-  if (!pythonProblem) console.log(`pytorch: ${r.stdout.trim()} (${PYTHON}, torch.set_num_threads(2))`);
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', env: pythonEnv(1) });
+  pythonProblem = r.error ? `${PYTHON} not found` : r.status !== 0 ? 'PyTorch is not installed (apt-get install -y python3-torch libopenblas0-pthread)' : undefined;
   return pythonProblem;
+}
+
+let lastPeerConfig: string | undefined;
+/**
+ * Prints the `config:` line of a PyTorch run as `peer config: ...` when it differs from the last one
+ * printed, with a note when PyTorch runs on the reference BLAS.
+ */
+function reportPeerConfig(line: string | undefined): void {
+  if (!line || line === lastPeerConfig) return;
+  lastPeerConfig = line;
+  console.log(`peer ${line}`);
+  if (line.includes('blas=reference')) {
+    console.log('note: PyTorch runs on the reference BLAS here: its transposed convolutions and single-channel convolutions (im2col + gemm) ' +
+      'are several times slower than with OpenBLAS (apt-get install -y libopenblas0-pthread); its ratios flatter the project');
+  }
 }
 
 let scratchDir: string | undefined;
@@ -57,16 +81,23 @@ export function cleanupCpuPeers(): void {
   scratchDir = undefined;
 }
 
-/** PyTorch timing itself on `args` (ms per iteration). */
-function pytorch(args: () => string[]): Contestant {
+/**
+ * PyTorch timing itself on `args` (ms per iteration) with `threads` threads: `[pytorch]` on the
+ * default thread count, `[pytorch Nt]` otherwise.
+ */
+function pytorch(args: () => string[], threads = TORCH_THREADS): Contestant {
+  const backend = threads === TORCH_THREADS ? 'pytorch' : `pytorch ${threads}t`;
   const problem = torchProblem();
-  if (problem) return { backend: 'pytorch', project: false, skip: problem };
+  if (problem) return { backend, project: false, skip: problem };
   return {
-    backend: 'pytorch',
+    backend,
     project: false,
     selfTimed: async () => {
-      const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, ...args(), '--threads', '2', '--time', '3'], { maxBuffer: 1 << 20 });
-      const ms = Number(stdout.trim().split('\n').pop());
+      const argv = [SCRIPT, ...args(), '--threads', String(threads), '--time', '3'];
+      const { stdout } = await promisify(execFile)(PYTHON, argv, { maxBuffer: 1 << 20, env: pythonEnv(threads) });
+      const lines = stdout.trim().split('\n');
+      reportPeerConfig(lines.find((l) => l.startsWith('config: ')));
+      const ms = Number(lines.pop());
       if (!Number.isFinite(ms)) throw new Error(`unexpected output: ${stdout.trim().slice(0, 80)}`);
       return ms;
     },
@@ -164,49 +195,76 @@ export function withCpuPeers(workloads: readonly Workload[]): Workload[] {
   });
 }
 
-/** The wasm backend's memory across steps, printed after its UNet runs. */
-function memoryNote(workload: string, steps: number, first: { buffers: number; heap: number }, last: { buffers: number; heap: number }): string {
+/** The wasm backend's memory across steps, printed under its UNet lines. */
+function memoryNote(workload: string, label: string, steps: number, first: { buffers: number; heap: number }, last: { buffers: number; heap: number }): string {
   const flat = first.buffers === last.buffers && first.heap === last.heap;
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   const rt = (core.getBackend() as WasmBackend).runtime;
   const stats = rt.heap.stats();
-  const how = `${rt.threads} threads, ${rt.fma ? 'relaxed-SIMD FMA' : 'f32x4 mul + add (no relaxed SIMD in this runtime)'}, Winograd ${rt.winograd ? 'on' : 'off'}`;
-  return `memory: ${workload} [wasm] (${how}): ${flat ? 'flat' : 'GREW'} over ${steps} steps (live buffers ${first.buffers} → ${last.buffers}, ` +
+  const how = `${rt.threads} thread${rt.threads === 1 ? '' : 's'}, ${rt.fma ? 'relaxed-SIMD FMA' : 'f32x4 mul + add (no relaxed SIMD in this runtime)'}, Winograd ${rt.winograd ? 'on' : 'off'}`;
+  return `memory: ${workload} [${label}] (${how}): ${flat ? 'flat' : 'GREW'} over ${steps} steps (live buffers ${first.buffers} → ${last.buffers}, ` +
     `shared heap ${mib(first.heap)} → ${mib(last.heap)} MiB, at most ${mib(stats.peakInUse)} MiB in use at once); ` +
     `peak resident memory of the whole benchmark process so far ${mib(process.resourceUsage().maxRSS * 1024)} MiB`;
 }
 
-/** The UNet-d3-b16 training-step workloads (64×64 and 128×128, batch 8). */
+/** Steps timed per kernel after a configuration's timed steps (`profile`). */
+const PROFILED_STEPS = 2;
+
+/**
+ * A project configuration of the UNet step as a contestant: selects its backend, builds its
+ * trainer, times `trainer.step()`, and notes kernels (and allocations) per step, the time split
+ * (`profile`) and, on `wasm`, whether memory stayed flat.
+ */
+function projectContestant(name: string, config: UNetConfiguration, batchData: () => UNetBatch): Contestant {
+  let trainer: UNetTrainer | undefined;
+  let steps = 0;
+  let first = { buffers: 0, heap: 0 };
+  let notes: string[] = [];
+  const counter = new StepCounter();
+  const isWasm = () => core.getBackend().name === 'wasm';
+  const snapshot = () => ({ buffers: core.memory().buffers, heap: (core.getBackend() as WasmBackend).runtime.heap.stats().top });
+  return {
+    backend: config.label,
+    project: true,
+    setup: async () => {
+      await core.setBackend(config.backend, config.options ?? {});
+      if (isWasm()) (core.getBackend() as WasmBackend).waitForThreads();
+      trainer = config.trainer(batchData());
+      steps = 0;
+      notes = [];
+    },
+    fn: async () => {
+      await counter.around(core.getBackend(), () => trainer!.step());
+      if (isWasm() && ++steps === 2) first = snapshot();
+    },
+    teardown: async () => {
+      try {
+        notes.push(...counter.lines());
+        if (config.profile && trainer) {
+          const t = trainer;
+          const split = await profileSteps(core.getBackend(), PROFILED_STEPS, () => (steps++, t.step())).catch((e: unknown) => `failed: ${(e as Error).message.split('\n')[0]}`);
+          notes.push(splitLine(name, config.label, split));
+        }
+        if (isWasm() && steps >= 2) notes.push(memoryNote(name, config.label, steps, first, snapshot()));
+      } finally {
+        trainer?.dispose();
+        trainer = undefined;
+      }
+    },
+    notes: () => notes,
+  };
+}
+
+/**
+ * The UNet-d3-b16 training-step workloads (64×64 and 128×128, batch 8): every project
+ * configuration, tfjs, and PyTorch on the default threads and on one thread.
+ */
 export function unetWorkloads(): Workload[] {
   return ([64, 128] as const).map((size) => {
     const batch = 8;
     const name = `UNet-d3-b16 train step ${size}x${size} b${batch}`;
     let data: UNetBatch | undefined;
     const batchData = () => (data ??= unetBatch(batch, size));
-    const project = (backend: 'wasm' | 'cpu'): Contestant => {
-      let trainer: UNetTrainer | undefined;
-      let steps = 0;
-      let first = { buffers: 0, heap: 0 };
-      const snapshot = () => ({ buffers: core.memory().buffers, heap: (core.getBackend() as WasmBackend).runtime.heap.stats().top });
-      return {
-        backend,
-        project: true,
-        setup: async () => {
-          await core.setBackend(backend);
-          if (backend === 'wasm') (core.getBackend() as WasmBackend).waitForThreads();
-          trainer = unetTrainer(batchData());
-          steps = 0;
-        },
-        fn: async () => {
-          await trainer!.step();
-          if (backend === 'wasm' && ++steps === 2) first = snapshot();
-        },
-        teardown: () => {
-          if (backend === 'wasm' && steps >= 2) console.log(memoryNote(name, steps, first, snapshot()));
-          trainer?.dispose();
-        },
-      };
-    };
     const tfjsUnet = (backend: 'cpu' | 'wasm', skip?: string): Contestant => {
       let u: TfjsUNet | undefined;
       const c: Contestant = {
@@ -223,23 +281,25 @@ export function unetWorkloads(): Workload[] {
       };
       return skip && !SLOW ? { ...c, skip } : c;
     };
+    const torchArgs = () => {
+      const d = batchData();
+      return ['unet', String(batch), String(size), scratchFile(`unet${size}.bin`, [d.x, d.target, d.dist])];
+    };
     const contestants: Contestant[] = [
-      project('wasm'),
-      project('cpu'),
+      ...UNET_CONFIGURATIONS.map((c) => projectContestant(name, c, batchData)),
       tfjsUnet('wasm'),
       tfjsUnet('cpu', 'measured here: ~190 s per step at 64×64 (its Conv2DBackpropFilter); over the 10-minute budget'),
-      pytorch(() => {
-        const d = batchData();
-        return ['unet', String(batch), String(size), scratchFile(`unet${size}.bin`, [d.x, d.target, d.dist])];
-      }),
+      pytorch(torchArgs),
+      ...(TORCH_THREADS !== 1 ? [pytorch(torchArgs, 1)] : []),
     ];
     if (size !== 64) contestants.push({ backend: 'gpujs:webasm', project: true, skip: 'gpu.js\'s WebAssembly mode takes ~13 s per step at 64×64 (see above), ~4× that here: over the 10-minute budget' });
+    const configRatios = UNET_CONFIGURATIONS.filter((c) => c.peer).map((c): [string, string] => [c.label, c.peer!]);
     return {
       name,
       flops: unetStepFlops(batch, size),
       headline: true,
       contestants,
-      ratios: [['wasm', 'pytorch'], ['wasm', 'tfjs-wasm'], ['cpu', 'wasm']],
+      ratios: [...configRatios, ['wasm', 'tfjs-wasm'], ['cpu', 'wasm']],
     };
   });
 }

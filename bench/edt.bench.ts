@@ -4,6 +4,7 @@
  *
  * scipy runs in one `/usr/bin/python3` process per workload that times itself (median of several
  * runs) and writes its result back, so the suite also prints the largest difference from ours.
+ * scipy's transform is single-threaded; its process runs with one-thread pools (`python.ts`).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { edt } from '../losses/edt.js';
+import { PYTHON, pythonEnv } from './python.js';
 import type { Contestant, Workload } from './workload.js';
-
-const PYTHON = '/usr/bin/python3';
 
 /** mulberry32: a small deterministic generator of uniform numbers in [0, 1). */
 function mulberry32(seed: number): () => number {
@@ -64,7 +64,7 @@ export function randomBlobs(shape: readonly number[], seed: number, coverage = 0
 
 /** Why scipy cannot run here, or undefined when it can. */
 function scipyUnavailable(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import scipy.ndimage, numpy'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import scipy.ndimage, numpy'], { encoding: 'utf8', env: pythonEnv(1) });
   return probe.status === 0 ? undefined : 'scipy not available (apt-get install python3-scipy)';
 }
 
@@ -139,7 +139,7 @@ function scipyContestant(name: string, mask: Uint8Array, c: Case, ours: () => Fl
       const shape = `(${c.shape.join(', ')},)`;
       const sampling = c.spacing ? `(${c.spacing.join(', ')},)` : 'None';
       const args = ['-c', SCIPY_SCRIPT, join(dir, 'mask.u8'), shape, sampling, String(repeats), out];
-      const { stdout } = await promisify(execFile)(PYTHON, args, { maxBuffer: 1 << 20 });
+      const { stdout } = await promisify(execFile)(PYTHON, args, { maxBuffer: 1 << 20, env: pythonEnv(1) });
       const bytes = readFileSync(out);
       const theirs = new Float64Array(bytes.byteLength / 8);
       new Uint8Array(theirs.buffer).set(bytes);

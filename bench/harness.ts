@@ -1,7 +1,8 @@
 /**
- * Runs benchmark workloads and prints the API §6 lines:
+ * Runs benchmark workloads and prints the benchmark lines:
  *   `<workload> [<backend>]: <ms> ms (<GFLOP/s> GFLOP/s)`
- * ratio lines, and one `summary:` line per headline workload for the fastest project contestant.
+ * (each followed by the contestant's notes, if any), ratio lines, and one `summary:` line per
+ * headline workload for the fastest project contestant.
  * Every timed iteration awaits its result (benchmark.js `defer: true`). A contestant slower than
  * 2 s per iteration gets one warm-up and two timed runs instead.
  */
@@ -80,6 +81,7 @@ export async function runWorkloads(workloads: readonly Workload[], options: { on
         const ms = await measure(w, c, options.maxTime ?? 3);
         const rate = w.flops ? ` (${(w.flops / (ms * 1e6)).toFixed(1)} GFLOP/s)` : '';
         log(`${w.name} [${c.backend}]: ${format(ms)} ms${rate}`);
+        for (const line of c.notes?.() ?? []) log(line);
         results.push({ workload: w.name, backend: c.backend, project: c.project, ms });
       } catch (e) {
         log(`${w.name} [${c.backend}]: skipped (failed: ${(e as Error).message.split('\n')[0]})`);

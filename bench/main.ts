@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only <pattern>]`: every benchmark suite, API §6 output format.
+ * `npm run bench [-- --only <pattern>]`: every benchmark suite, one line per (workload, backend).
  */
 import { cleanupCpuPeers, unetWorkloads, withCpuPeers } from './cpu-peers.bench.js';
 import { edtWorkloads } from './edt.bench.js';

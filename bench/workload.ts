@@ -1,6 +1,6 @@
 /**
  * What a benchmark suite declares. `bench/main.ts` runs every workload with benchmark.js
- * (`defer: true`, each iteration awaited) and prints the API §6 lines.
+ * (`defer: true`, each iteration awaited) and prints the benchmark lines.
  */
 
 /** One contestant of a workload: a project backend or a peer (naive loop, scipy, tfjs, PyTorch). */
@@ -20,6 +20,11 @@ export interface Contestant {
   readonly selfTimed?: () => Promise<number>;
   /** Releases what `setup` made. */
   readonly teardown?: () => Promise<void> | void;
+  /**
+   * Lines printed under the contestant's result line (e.g. kernels per step), gathered during
+   * `setup`, the timed iterations and `teardown`.
+   */
+  readonly notes?: () => readonly string[];
   /** When set, the contestant is not run and this reason is printed. */
   readonly skip?: string;
 }

@@ -8,13 +8,43 @@ Usage: python3 peers.py <workload> [args] [--threads N] [--time SECONDS]
                                 boundary loss on softmax probabilities, backward, Adam); DATAFILE
                                 holds float32 x [B,1,S,S], one-hot target [B,2,S,S] and signed
                                 distance maps [B,2,S,S], written by the Node benchmark.
-The last line printed is the mean milliseconds per iteration. With --check, the UNet prints the
-loss of the first steps on its own line first (`loss ...`).
+The last line printed is the mean milliseconds per iteration. The first line is the configuration
+that took effect (`config: PyTorch <version> threads=N OMP_NUM_THREADS=N OPENBLAS_NUM_THREADS=1
+OMP_WAIT_POLICY=PASSIVE blas=<library>`); `python3 peers.py config [--threads N]` prints only that. With --check, the UNet
+prints the loss of the first steps on its own line first (`loss ...`).
+
+Thread pools: PyTorch runs its kernels on N OpenMP threads (`torch.set_num_threads(N)`); a threaded
+BLAS behind Debian's libblas.so.3 (OpenBLAS) would start its own pool and fight OpenMP for the cores,
+so OPENBLAS_NUM_THREADS defaults to 1, OMP_NUM_THREADS to N and OMP_WAIT_POLICY to PASSIVE before
+torch loads (the Node benchmark sets them in the environment too: bench/python.ts).
 """
+import ctypes
+import os
+import re
 import sys
 import time
 
-import torch
+
+def option(args, name, default):
+    """Removes `name VALUE` from args; returns VALUE (or default)."""
+    if name in args:
+        i = args.index(name)
+        value = args[i + 1]
+        del args[i:i + 2]
+        return value
+    return default
+
+
+ARGS = sys.argv[1:]
+THREADS = int(option(ARGS, "--threads", "2"))
+# Before torch (and its BLAS and OpenMP runtimes) load: they read these once, at start.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
+# GNU OpenMP spins between parallel regions by default: on a shared machine that starves the step.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -91,25 +121,45 @@ def generalized_dice(probs, target):
     return (1 - 2 * num / den).mean()
 
 
+def blas():
+    """The BLAS library loaded into this process, with OpenBLAS's own build and thread count."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({line.split()[-1] for line in f if re.search(r"/lib(open)?blas|/libmkl_rt|/libblis", line)})
+    if not libs:
+        return "none loaded"
+    path = os.path.realpath(libs[0])
+    try:
+        lib = ctypes.CDLL(path)
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        version = lib.openblas_get_config().decode().split()[1]
+        threads = lib.openblas_get_num_threads()
+        return f"OpenBLAS {version} {lib.openblas_get_corename().decode()} ({threads} thread{'s' if threads != 1 else ''})"
+    except (OSError, AttributeError):
+        pass
+    if "/blas/" in path or path.endswith("libblas.so.3"):
+        return f"reference BLAS, single-threaded ({path})"
+    return path
+
+
+def config():
+    """One line: what this peer runs with."""
+    env = " ".join(f"{k}={os.environ.get(k, 'unset')}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY"))
+    return f"config: PyTorch {torch.__version__} threads={torch.get_num_threads()} {env} blas={blas()}"
+
+
 def main():
-    args = sys.argv[1:]
-    threads = 2
-    seconds = 3.0
-    check = False
-    if "--threads" in args:
-        i = args.index("--threads")
-        threads = int(args[i + 1])
-        del args[i:i + 2]
-    if "--time" in args:
-        i = args.index("--time")
-        seconds = float(args[i + 1])
-        del args[i:i + 2]
-    if "--check" in args:
+    args = ARGS
+    seconds = float(option(args, "--time", "3"))
+    check = "--check" in args
+    if check:
         args.remove("--check")
-        check = True
-    torch.set_num_threads(threads)
+    torch.set_num_threads(THREADS)
+    print(config(), flush=True)
     torch.manual_seed(0)
-    kind = args[0]
+    kind = args[0] if args else "config"
+    if kind == "config":
+        return
     if kind == "matmul":
         m = int(args[1])
         if len(args) > 2:
