@@ -28,6 +28,11 @@ export interface FlagSpec {
   readonly exclusiveMin?: boolean;
   /** Largest allowed number. */
   readonly max?: number;
+  /**
+   * The value is a file or folder path: in a `--config` file, a relative path is taken relative to
+   * the config file's folder (on the command line, to the working directory).
+   */
+  readonly path?: boolean;
 }
 
 /** A parsed value. */
@@ -43,10 +48,22 @@ export function kebabCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/**
+ * A number as the command line accepts it: decimal digits with an optional sign, fraction and
+ * exponent (`3`, `-0.5`, `1e-3`). No hexadecimal (`0x2`), no surrounding spaces (`' 2'`), no
+ * `Infinity`.
+ */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The number a command-line or config-list text holds (see `DECIMAL`), or NaN. */
+export function parseDecimal(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}
+
 function convert(spec: FlagSpec, raw: string): FlagValue {
   const flag = `--${spec.name}`;
   const number = (s: string): number => {
-    const n = s.trim() === '' ? NaN : Number(s);
+    const n = parseDecimal(s);
     if (!Number.isFinite(n)) throw new UsageError(`${flag}: expected a number, got '${s}'`);
     return n;
   };
@@ -56,6 +73,7 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
     case 'int': {
       const n = number(raw);
       if (!Number.isInteger(n)) throw new UsageError(`${flag}: expected an integer, got '${raw}'`);
+      if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: ${raw} is beyond the integers a double holds exactly (at most 2^53 − 1 = ${Number.MAX_SAFE_INTEGER})`);
       return n;
     }
     case 'number':

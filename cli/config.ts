@@ -2,13 +2,15 @@
  * A command's configuration: the flags, over an optional `--config FILE.json` whose keys are the
  * camelCase flag names (flags override the file), decoded with io-ts against the command's flag
  * declarations. An unknown key or a value of the wrong type is a usage error (exit 2) naming the
- * flag, or the file and the field.
+ * flag, or the file and the field. Relative paths in the file (the `data`, `out`, `resume`,
+ * `checkpoint`, `input` fields) are relative to the file's folder.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { describeValue } from '../models/codecs.js';
-import { camelCase, kebabCase, type FlagSpec, type FlagValue } from './args.js';
+import { camelCase, kebabCase, parseDecimal, type FlagSpec, type FlagValue } from './args.js';
 import { UsageError } from './errors.js';
 
 /** Keys that configure the parsing itself and are never part of a config. */
@@ -22,7 +24,7 @@ function numberCodec(spec: FlagSpec): t.Type<number, number, unknown> {
   ].filter(Boolean).join(' and ');
   const expectation = `${int ? 'an integer' : 'a number'}${bounds ? ` ${bounds}` : ''}`;
   const ok = (n: unknown): n is number =>
-    typeof n === 'number' && Number.isFinite(n) && (!int || Number.isInteger(n))
+    typeof n === 'number' && Number.isFinite(n) && (!int || Number.isSafeInteger(n))
     && (spec.min === undefined || (spec.exclusiveMin ? n > spec.min : n >= spec.min))
     && (spec.max === undefined || n <= spec.max);
   return new t.Type<number, number, unknown>(expectation, ok, (u, c) => (ok(u) ? t.success(u) : t.failure(u, c, `expected ${expectation}, got ${describeValue(u)}`)), t.identity);
@@ -41,7 +43,7 @@ function listCodec<A>(item: t.Type<A, A, unknown>, numbers: boolean): t.Type<A[]
     `list of ${item.name}`,
     (u): u is A[] => Array.isArray(u) && u.every((x) => item.is(x)),
     (u, c) => {
-      const raw = typeof u === 'string' ? u.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => (numbers ? Number(s) : s)) : u;
+      const raw = typeof u === 'string' ? u.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => (numbers ? parseDecimal(s) : s)) : u;
       if (!Array.isArray(raw) || raw.length === 0) return t.failure(u, c, `expected a non-empty list of ${item.name}, got ${describeValue(u)}`);
       const out: A[] = [];
       for (const x of raw) {
@@ -105,7 +107,10 @@ export async function resolveConfig(flags: Readonly<Record<string, FlagValue>>, 
   for (const k of Object.keys(fromFile)) {
     if (!byKey.has(k)) throw new UsageError(`${file}: unknown field '${k}' (keys are the camelCase flag names of this command: ${[...byKey.keys()].join(', ')})`);
   }
-  const merged: Record<string, unknown> = { ...fromFile };
+  // Paths in the file are relative to the file's folder, as a reader of the file expects.
+  const base = file !== undefined ? dirname(file) : '.';
+  const relocated = Object.fromEntries(Object.entries(fromFile).map(([k, v]) => [k, byKey.get(k)!.path && typeof v === 'string' && v !== '' && !isAbsolute(v) ? join(base, v) : v]));
+  const merged: Record<string, unknown> = { ...relocated };
   for (const [k, v] of Object.entries(flags)) if (!META.has(k)) merged[k] = v;
   const out: Record<string, FlagValue> = {};
   for (const [k, v] of Object.entries(merged)) {

@@ -37,7 +37,7 @@ export function checkDataChoice(o: DataOptions): void {
 }
 
 /**
- * Loads the dataset: the synthetic one, or a folder (API §5). Bad data is a DataError naming the
+ * Loads the dataset: the synthetic one, or a folder. Bad data is a DataError naming the
  * file or folder (exit 3).
  */
 export async function loadData(o: DataOptions): Promise<Dataset> {

@@ -1,5 +1,5 @@
 /**
- * How the command line reports failure: the exit codes of API §5 and the one-line message.
+ * How the command line reports failure: its exit codes and the one-line message.
  *
  *   0 success · 2 bad arguments or config · 3 bad data · 1 internal error
  */

@@ -4,22 +4,28 @@
  * cropped back, so outputs keep the input's geometry.
  */
 import { tensor } from '../core/ops.js';
+import { MAX_PIXELS_PER_PASS } from './limits.js';
 import type { Slice } from '../data/types.js';
 import { predictLabels } from '../models/evaluate.js';
 import type { UNet, UNetParams, UNetState } from '../models/unet.js';
 
-/** The class-index label map [H, W] of each slice. Slices of one call may differ in size. */
+/**
+ * The class-index label map [H, W] of each slice. Slices of one call may differ in size. A forward
+ * pass takes at most `batchSize` slices and at most `MAX_PIXELS_PER_PASS` pixels (one slice at
+ * least), so that large slices are predicted one by one instead of all at once.
+ */
 export async function predictSlices(model: UNet, params: UNetParams, state: UNetState, slices: readonly Slice[], batchSize: number, onBatch?: (done: number) => void): Promise<Uint8Array[]> {
   const f = 2 ** model.config.depth;
   const out: Uint8Array[] = new Array(slices.length);
   let i = 0;
   while (i < slices.length) {
     const first = slices[i]!;
-    const group: number[] = [];
-    while (i < slices.length && group.length < batchSize && slices[i]!.height === first.height && slices[i]!.width === first.width && slices[i]!.channels === first.channels) group.push(i++);
     const { channels: c, height: h, width: w } = first;
     const ph = Math.ceil(h / f) * f;
     const pw = Math.ceil(w / f) * f;
+    const perPass = Math.max(1, Math.min(batchSize, Math.floor(MAX_PIXELS_PER_PASS / (ph * pw))));
+    const group: number[] = [];
+    while (i < slices.length && group.length < perPass && slices[i]!.height === first.height && slices[i]!.width === first.width && slices[i]!.channels === first.channels) group.push(i++);
     const host = new Float32Array(group.length * c * ph * pw);
     group.forEach((si, b) => {
       const img = slices[si]!.image;

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `boundary-seg` command line (API §5): `train`, `eval`, `predict`, `experiment`, `distmap`,
+ * The `boundary-seg` command line: `train`, `eval`, `predict`, `experiment`, `distmap`,
  * each with `--help`. Errors are one line on stderr (`boundary-seg: error: …`, the stack only with
  * `--debug`) and exit codes are 0 success, 2 bad arguments or config, 3 bad data, 1 internal error.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import '../backends/register.js';
+import { removePendingTemporaryFilesSync } from '../core/files.js';
 import { distmapCommand } from './commands/distmap.js';
 import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
@@ -69,4 +70,22 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
+/**
+ * Ends the process on SIGINT / SIGTERM (exit 130 / 143, as a shell reports them) after removing
+ * the temporary files being written, so that an interrupted run leaves only whole files behind
+ * (`--resume` continues from its last complete checkpoint). Installed by the program only.
+ */
+export function installSignalHandlers(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removePendingTemporaryFilesSync();
+      io.err(`boundary-seg: stopped by ${signal} (train and experiment runs continue with --resume)\n`);
+      process.exit(code);
+    });
+  }
+}
+
+if (isEntryPoint()) {
+  installSignalHandlers();
+  process.exitCode = await main(process.argv.slice(2));
+}

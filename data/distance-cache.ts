@@ -3,6 +3,7 @@
  * `distMaps` input for every epoch.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type DistanceConvention, signedDistanceMaps } from '../losses/signed-distance.js';
 import type { Slice } from './types.js';
 
@@ -42,6 +43,7 @@ export class DistanceMapCache {
    */
   constructor(classes: number, options: DistanceMapCacheOptions = {}) {
     if (!Number.isInteger(classes) || classes < 1 || classes > 256) throw new InputError('DistanceMapCache', 'classes', `expected an integer in [1, 256], got ${classes}`);
+    checkOptionKeys('DistanceMapCache', options, ['convention', 'spacing']);
     const convention = options.convention ?? 'reference';
     if (convention !== 'reference' && convention !== 'interface') throw new InputError('DistanceMapCache', 'options.convention', `expected 'reference' or 'interface', got ${String(convention)}`);
     const spacing = options.spacing ?? 'voxel';

@@ -24,6 +24,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError, ShapeError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type FileFormat, type ImageGrid, type LabelGrid, fileFormatOf, readImageFile, readLabelFile, stemOf, withChannels } from './image-files.js';
 import { type LabelFormat, distinctLabelValues, readLabelFormat, resolveLabelFormat, toClassIndices } from './labels.js';
 import type { NiftiVolume } from './nifti.js';
@@ -42,7 +43,11 @@ export interface LoadOptions {
   readonly size?: number;
   /** NIfTI slicing axis of `[z, y, x]`; default 0 (axial slices `[y, x]`). PNG files ignore it. */
   readonly axis?: 0 | 1 | 2;
-  /** Number of classes; default: largest label + 1, at least 2. Labels must lie in [0, classes). */
+  /**
+   * Number of classes; labels must lie in [0, classes). Default: largest label + 1 (at least 2),
+   * when the values are the contiguous indices 0 … largest and at most `MAX_INFERRED_CLASSES`
+   * (otherwise an InputError names the values found).
+   */
   readonly classes?: number;
   /** Force 1 (colour → luminance) or 3 (gray copied) image channels per image file; default: see the module doc. */
   readonly channels?: 1 | 3;
@@ -75,6 +80,7 @@ const AXIS_LETTERS = ['z', 'y', 'x'] as const;
 const MODALITY = /^(.*)_(\d{4})$/;
 
 function readOptions(op: string, options: LoadOptions | undefined): CheckedOptions {
+  checkOptionKeys(op, options, ['labelFormat', 'size', 'axis', 'classes', 'channels']);
   const o = options ?? {};
   const positiveInt = (name: string, v: unknown, max: number): number | undefined => {
     if (v === undefined) return undefined;
@@ -208,12 +214,28 @@ function cutSlices(
   return slices;
 }
 
-/** Classes implied by the labels' largest value; refuses sparse values that look like a wrong format. */
-function inferClasses(op: string, dir: string, values: readonly number[], format: 'indices' | 'binary255'): number {
+/** Most classes inferred from the label values when `classes` is not given. */
+export const MAX_INFERRED_CLASSES = 32;
+
+/**
+ * Classes implied by the labels' largest value when `classes` is not given (at least 2). The
+ * values must then be the contiguous class indices 0 … largest (a mask of only 0 or only 1 is a
+ * binary one), and at most `MAX_INFERRED_CLASSES`: one stray value (7 in a 0/1 mask) or a
+ * grayscale picture read as labels is refused, naming the values found, instead of silently
+ * making 8 or 256 classes.
+ */
+function inferClasses(op: string, where: string, values: readonly number[], format: 'indices' | 'binary255'): number {
   if (format === 'binary255') return 2;
-  const classes = Math.max(2, (values[values.length - 1] ?? 0) + 1);
-  if (classes > 8 && values.length * 2 < classes) {
-    throw new InputError(op, dir, `label values ${listSome(values.map(String))} would make ${classes} classes: pass classes explicitly, or labelFormat 'binary255' for 0/255 masks`);
+  const largest = values[values.length - 1] ?? 0;
+  const classes = Math.max(2, largest + 1);
+  const found = `label values ${listSome(values.map(String))} would make ${classes} classes`;
+  if (classes > MAX_INFERRED_CLASSES) {
+    throw new InputError(op, where, `${found}: pass classes explicitly (--classes K) if this is a label map (more than ${MAX_INFERRED_CLASSES} classes are never inferred), or labelFormat 'binary255' for 0/255 masks`);
+  }
+  const present = new Set(values);
+  const absent = Array.from({ length: classes }, (_, k) => k).filter((k) => !present.has(k));
+  if (largest > 1 && absent.length > 0) {
+    throw new InputError(op, where, `${found}: pass classes explicitly (--classes K) if they are class indices (${listSome(absent.map(String))} never occur${absent.length === 1 ? 's' : ''}), or labelFormat 'binary255' for 0/255 masks`);
   }
   return classes;
 }
@@ -320,7 +342,8 @@ export interface LoadedLabels {
 /**
  * Loads one label file (PNG slice or NIfTI volume) as class indices, whole (neither resized nor
  * sliced: `size` and `axis` are ignored). `auto` label format is decided for this file; without
- * `classes` any value up to 255 is accepted.
+ * `classes` the classes are inferred as {@link loadDataset} does (contiguous values, at most
+ * `MAX_INFERRED_CLASSES`).
  *
  * @throws InputError naming the file (see {@link loadDataset}).
  */
@@ -328,8 +351,10 @@ export async function loadLabels(path: string, options?: LoadOptions): Promise<L
   const op = 'loadLabels';
   const o = readOptions(op, options);
   const grid = await readLabelFile(op, path);
-  const format = resolveLabelFormat(o.labelFormat, distinctLabelValues(op, path, grid.values, grid.shape));
-  const labels = toClassIndices(op, path, grid.values, grid.shape, format, o.classes ?? 256);
+  const distinct = distinctLabelValues(op, path, grid.values, grid.shape);
+  const format = resolveLabelFormat(o.labelFormat, distinct);
+  const classes = o.classes ?? inferClasses(op, path, distinct, format);
+  const labels = toClassIndices(op, path, grid.values, grid.shape, format, classes);
   const png = grid.format === 'png';
   return {
     labels,

@@ -11,10 +11,12 @@ export { syntheticDataset, type SyntheticOptions } from './synthetic.js';
 export { lesionStats, type LesionStats } from './lesion-stats.js';
 export { decodePng, encodePng, type DecodePngOptions, type RasterImage } from './png.js';
 export { readNifti, writeNifti, type NiftiOutput, type NiftiVolume } from './nifti.js';
-export { writeFileAtomic } from '../core/files.js';
+export { writeFileAtomic, FileWriteError } from '../core/files.js';
+export { MAX_INFLATED_BYTES, MAX_PNG_SAMPLES, MAX_VOXELS, PNG_INFLATE_SLACK, NIFTI_INFLATE_SLACK } from './limits.js';
 export { resizeBilinear, resizeNearest } from './resize.js';
 export { planeShape, slicePlane, stackPlanes, type VolumeAxis } from './volume-slices.js';
 export {
+  MAX_INFERRED_CLASSES,
   listImageFiles,
   loadDataset,
   loadImageFile,

@@ -8,8 +8,9 @@
  * (280–327), `magic` (344, `"n+1\0"`). Voxels are stored with x fastest, so the data read as a
  * row-major array has shape `[z, y, x]` (`[dim3, dim2, dim1]`), the order used throughout.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { InputError } from '../core/errors.js';
+import { MAX_INFLATED_BYTES, MAX_VOXELS, NIFTI_INFLATE_SLACK, gunzipBounded, gunzipPrefix } from './limits.js';
 
 /** A volume as read: intensities with `scl_slope`/`scl_inter` applied, `[z, y, x]`. */
 export interface NiftiVolume {
@@ -59,8 +60,6 @@ const DATATYPES: Readonly<Record<number, Datatype>> = {
 const HEADER_SIZE = 348;
 /** Header plus the 4-byte extension flag: where single-file data starts when there are no extensions. */
 const DATA_OFFSET = 352;
-/** Largest volume accepted, in voxels (a guard against absurd headers). */
-const MAX_VOXELS = 2 ** 30;
 
 type Fail = (message: string) => InputError;
 
@@ -75,6 +74,52 @@ function headerByteOrder(view: DataView, fail: Fail): boolean {
 }
 
 /**
+ * The bytes a NIfTI-1 header declares for its file: `vox_offset` + voxels × bytes per voxel
+ * (undefined when the header cannot say: too short, or fields out of range; the full read then
+ * names the problem).
+ */
+function declaredFileBytes(header: Uint8Array): number | undefined {
+  if (header.length < HEADER_SIZE) return undefined;
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const little = view.getInt32(0, true) === HEADER_SIZE;
+  if (!little && view.getInt32(0, false) !== HEADER_SIZE) return undefined;
+  const rank = view.getInt16(40, little);
+  if (rank < 1 || rank > 7) return undefined;
+  let voxels = 1;
+  for (let i = 0; i < rank; i++) voxels *= Math.max(1, view.getInt16(42 + 2 * i, little));
+  const type = DATATYPES[view.getInt16(70, little)];
+  const offset = view.getFloat32(108, little);
+  if (type === undefined || !Number.isFinite(offset) || offset < HEADER_SIZE) return undefined;
+  return offset + voxels * type.bytes;
+}
+
+/**
+ * Gunzips a `.nii.gz`, bounded by what its header declares: the header is read from the start of
+ * the stream first, then the inflation stops once it passes `vox_offset` + voxel bytes +
+ * `NIFTI_INFLATE_SLACK` (or `MAX_INFLATED_BYTES`), so a decompression bomb is refused without
+ * being inflated. When the header cannot say its size, only the start is returned: the header
+ * checks then refuse it.
+ */
+function gunzipVolume(bytes: Uint8Array, fail: Fail): Uint8Array {
+  const start = gunzipPrefix(bytes, DATA_OFFSET);
+  if (!start.ok) throw fail(`corrupt gzip data (zlib: ${start.kind === 'corrupt' ? start.message : 'unreadable start'})`);
+  const declared = declaredFileBytes(start.bytes);
+  if (declared === undefined) {
+    // A header that cannot say its size: a small inflation tells a broken stream from a bad header,
+    // which the header checks then refuse, naming what is wrong.
+    const small = gunzipBounded(bytes, DATA_OFFSET + NIFTI_INFLATE_SLACK);
+    if (!small.ok && small.kind === 'corrupt') throw fail(`corrupt gzip data (zlib: ${small.message})`);
+    return small.ok ? small.bytes : start.bytes;
+  }
+  if (declared > MAX_INFLATED_BYTES) throw fail(`the header declares ${declared} bytes, more than the ${MAX_INFLATED_BYTES} allowed`);
+  const limit = Math.min(MAX_INFLATED_BYTES, declared + NIFTI_INFLATE_SLACK);
+  const r = gunzipBounded(bytes, limit);
+  if (r.ok) return r.bytes;
+  if (r.kind === 'too-large') throw fail(`gzip data inflates to more than ${limit} bytes, but the header declares ${declared}: refused as a decompression bomb or corrupt file`);
+  throw fail(`corrupt gzip data (zlib: ${r.message})`);
+}
+
+/**
  * Reads a single-file NIfTI-1 volume, gzipped or not (detected by the gzip magic bytes).
  *
  * Datatypes: uint8, int8, int16, uint16, int32, uint32, float32, float64. `scl_slope` ≠ 0 (and
@@ -83,19 +128,15 @@ function headerByteOrder(view: DataView, fail: Fail): boolean {
  *
  * @param bytes the whole file.
  * @param file the file name, used in error messages.
- * @throws InputError naming `file`: corrupt gzip, short file, bad `sizeof_hdr`, magic, dimensions,
- *   unknown datatype, `bitpix` that does not match it, bad `vox_offset`, truncated voxel data.
+ * @throws InputError naming `file`: corrupt gzip, gzip data that inflates beyond what the header
+ *   declares (a decompression bomb), short file, bad `sizeof_hdr`, magic, dimensions, a volume
+ *   above `MAX_VOXELS`, unknown datatype, `bitpix` that does not match it, bad `vox_offset`,
+ *   truncated voxel data.
  */
 export function readNifti(bytes: Uint8Array, file = 'NIfTI data'): NiftiVolume {
   const fail: Fail = (message) => new InputError('readNifti', file, message);
   if (!(bytes instanceof Uint8Array)) throw fail('expected the file bytes as a Uint8Array');
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = new Uint8Array(gunzipSync(bytes));
-    } catch (error) {
-      throw fail(`corrupt gzip data (zlib: ${error instanceof Error ? error.message : String(error)})`);
-    }
-  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipVolume(bytes, fail);
   if (bytes.length < HEADER_SIZE) throw fail(`truncated: ${bytes.length} bytes, a NIfTI-1 header needs 348`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = headerByteOrder(view, fail);
@@ -115,7 +156,7 @@ export function readNifti(bytes: Uint8Array, file = 'NIfTI data'): NiftiVolume {
   }
   const [nx, ny, nz] = dims as [number, number, number];
   const voxels = nx * ny * nz;
-  if (voxels > MAX_VOXELS) throw fail(`volume of ${nx}×${ny}×${nz} voxels is too large`);
+  if (voxels > MAX_VOXELS) throw fail(`volume of ${nx}×${ny}×${nz} voxels is too large: at most ${MAX_VOXELS} voxels`);
 
   const code = view.getInt16(70, le);
   const type = DATATYPES[code];

@@ -11,9 +11,11 @@
  * Encoding writes 8- or 16-bit gray, gray + alpha, RGB or RGBA, choosing each row's filter by the
  * usual minimum-sum-of-absolute-differences heuristic.
  */
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { crc32 } from './crc32.js';
+import { MAX_INFLATED_BYTES, MAX_PNG_SAMPLES, PNG_INFLATE_SLACK, inflateBounded } from './limits.js';
 
 /** A decoded raster: row-major, channels interleaved (`data[(y·width + x)·channels + c]`). */
 export interface RasterImage {
@@ -46,8 +48,6 @@ const COLOR_TYPES: Readonly<Record<number, { samples: number; depths: readonly n
   6: { samples: 4, depths: [8, 16], name: 'RGBA' },
 };
 
-/** Largest decoded image accepted, in samples (a guard against absurd headers). */
-const MAX_SAMPLES = 2 ** 28;
 
 interface Chunk {
   readonly type: string;
@@ -74,10 +74,13 @@ type Fail = (message: string) => InputError;
  * @param bytes the whole file.
  * @param file the file name, used in error messages.
  * @throws InputError naming `file`: bad signature, truncated file, CRC mismatch, bad header,
- *   interlaced image, corrupt zlib data, short image data, unknown filter type, bad palette index.
+ *   interlaced image, corrupt zlib data, short image data, image data that inflates beyond what
+ *   the header declares (a decompression bomb), an image above `MAX_PNG_SAMPLES`, unknown filter
+ *   type, bad palette index.
  */
 export function decodePng(bytes: Uint8Array, file = 'PNG data', options: DecodePngOptions = {}): RasterImage {
   const fail: Fail = (message) => new InputError('decodePng', file, message);
+  checkOptionKeys('decodePng', options, ['keepPaletteIndices']);
   if (!(bytes instanceof Uint8Array)) throw fail('expected the file bytes as a Uint8Array');
   if (bytes.length < SIGNATURE.length || SIGNATURE.some((b, i) => bytes[i] !== b)) {
     throw fail('not a PNG file (bad signature)');
@@ -100,8 +103,9 @@ export function decodePng(bytes: Uint8Array, file = 'PNG data', options: DecodeP
   if (idat.length === 0) throw fail('corrupt: no IDAT chunk (no image data)');
 
   const rowBytes = Math.ceil((header.width * type.samples * header.bitDepth) / 8);
-  const raw = inflate(idat, fail);
   const expected = header.height * (rowBytes + 1);
+  if (expected > MAX_INFLATED_BYTES) throw fail(`image of ${header.width}×${header.height} needs ${expected} bytes of image data, more than the ${MAX_INFLATED_BYTES} allowed`);
+  const raw = inflate(idat, expected, header, fail);
   if (raw.length < expected) {
     throw fail(`truncated image data: ${raw.length} bytes after decompression, expected ${expected} for ${header.width}×${header.height} ${type.name} at ${header.bitDepth} bits`);
   }
@@ -236,7 +240,7 @@ function readHeader(chunk: Chunk, fail: Fail): Header {
   if (filter !== 0) throw fail(`unknown filter method ${filter}`);
   if (interlace === 1) throw fail('Adam7-interlaced PNGs are not supported: save the image without interlacing');
   if (interlace !== 0) throw fail(`unknown interlace method ${interlace}`);
-  if (width * height * type.samples > MAX_SAMPLES) throw fail(`image of ${width}×${height} is too large`);
+  if (width * height * type.samples > MAX_PNG_SAMPLES) throw fail(`image of ${width}×${height} (${type.name}) is too large: at most ${MAX_PNG_SAMPLES} samples (width × height × channels)`);
   return { width, height, bitDepth: bitDepth!, colorType: colorType! };
 }
 
@@ -247,12 +251,18 @@ function readPalette(chunk: Chunk, fail: Fail): Uint8Array {
   return chunk.data;
 }
 
-function inflate(parts: readonly Uint8Array[], fail: Fail): Uint8Array {
-  try {
-    return new Uint8Array(inflateSync(concatBytes(parts)));
-  } catch (error) {
-    throw fail(`corrupt image data (zlib: ${error instanceof Error ? error.message : String(error)})`);
+/**
+ * Inflates the IDAT data, stopping as soon as it exceeds what the header declares (`expected`
+ * bytes, plus `PNG_INFLATE_SLACK`): a decompression bomb is refused without inflating it.
+ */
+function inflate(parts: readonly Uint8Array[], expected: number, header: Header, fail: Fail): Uint8Array {
+  const limit = expected + PNG_INFLATE_SLACK;
+  const r = inflateBounded(concatBytes(parts), limit);
+  if (r.ok) return r.bytes;
+  if (r.kind === 'too-large') {
+    throw fail(`image data inflates to more than ${limit} bytes, but the header declares ${header.width}×${header.height} (${expected} bytes): refused as a decompression bomb or corrupt file`);
   }
+  throw fail(`corrupt image data (zlib: ${r.message})`);
 }
 
 /** Paeth predictor: whichever of left, up, upper-left is closest to left + up − upper-left. */

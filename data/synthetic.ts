@@ -13,6 +13,7 @@
  * `core/random` keys: one seed gives the same arrays everywhere.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type RandomKey, foldIn, key, normalArray, split, uniformArray } from '../core/random.js';
 import { lesionStats } from './lesion-stats.js';
 import { minMaxNormalise } from './normalise.js';
@@ -178,6 +179,7 @@ function synthSlice(k: RandomKey, id: string, size: number, modalities: 1 | 2): 
  * @throws InputError naming the option for a bad seed, count, size or modality count.
  */
 export function syntheticDataset(options: SyntheticOptions = {}): Dataset {
+  checkOptionKeys('syntheticDataset', options, ['seed', 'trainSlices', 'valSlices', 'size', 'modalities']);
   const seed = checkCount('seed', options.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const trainSlices = checkCount('trainSlices', options.trainSlices ?? 150, 1, 100_000);
   const valSlices = checkCount('valSlices', options.valSlices ?? 30, 0, 100_000);

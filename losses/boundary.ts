@@ -37,7 +37,7 @@ export const boundaryLoss = scoped(function boundaryLoss(probs: Tensor, distMaps
   const op = 'boundaryLoss';
   const classes = checkClassTensor(op, 'probs', probs);
   checkSameShape(op, 'distMaps', distMaps, probs, 'probs');
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc', 'reduction']);
   const idc = resolveIdc(op, options.idc, classes);
   const reduction = checkReduction(op, options.reduction);
   const weighted = mul(selectClasses(probs, idc), selectClasses(distMaps, idc));

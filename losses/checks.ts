@@ -4,6 +4,7 @@
  * the first offending index and its value.
  */
 import { InputError, ShapeError, showShape } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { Tensor } from '../core/tensor.js';
 import { describe } from './loss-args.js';
 
@@ -81,6 +82,7 @@ function forEachLine(shape: readonly number[], axis: number, visit: (start: numb
  */
 export async function checkProbabilities(p: Tensor, options: CheckProbabilitiesOptions = {}): Promise<void> {
   const op = 'checkProbabilities';
+  checkOptionKeys(op, options, ['axis', 'tolerance', 'name']);
   const name = options.name ?? 'p';
   const x = checkTensor(op, name, p);
   const axis = resolveAxis(op, x, options.axis);
@@ -111,6 +113,7 @@ export async function checkProbabilities(p: Tensor, options: CheckProbabilitiesO
  */
 export async function checkOneHot(t: Tensor, options: CheckOneHotOptions = {}): Promise<void> {
   const op = 'checkOneHot';
+  checkOptionKeys(op, options, ['axis', 'name']);
   const name = options.name ?? 't';
   const x = checkTensor(op, name, t);
   const axis = resolveAxis(op, x, options.axis);
@@ -136,6 +139,7 @@ export async function checkOneHot(t: Tensor, options: CheckOneHotOptions = {}): 
  */
 export async function checkFinite(x: Tensor, options: CheckFiniteOptions = {}): Promise<void> {
   const op = 'checkFinite';
+  checkOptionKeys(op, options, ['name']);
   const name = options.name ?? 'x';
   const t = checkTensor(op, name, x);
   const data = await t.dataFloat64();

@@ -55,7 +55,7 @@ export const crossEntropy = scoped(function crossEntropy(probs: Tensor, target: 
   const op = 'crossEntropy';
   const classes = checkClassTensor(op, 'probs', probs);
   checkSameShape(op, 'target', target, probs, 'probs');
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc', 'epsilon']);
   const idc = resolveIdc(op, options.idc, classes);
   const eps = nonNegative(op, 'options.epsilon', options.epsilon, 1e-10);
   const t = selectClasses(target, idc);
@@ -77,7 +77,7 @@ export const crossEntropyWithLogits = scoped(function crossEntropyWithLogits(log
   const op = 'crossEntropyWithLogits';
   const classes = checkClassTensor(op, 'logits', logits);
   checkSameShape(op, 'target', target, logits, 'logits');
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc']);
   const idc = resolveIdc(op, options.idc, classes);
   const t = selectClasses(target, idc);
   const logP = selectClasses(logSoftmax(logits, 1), idc);
@@ -107,7 +107,7 @@ export const focalLoss = scoped(function focalLoss(probs: Tensor, target: Tensor
   const op = 'focalLoss';
   const classes = checkClassTensor(op, 'probs', probs);
   checkSameShape(op, 'target', target, probs, 'probs');
-  checkOptions(op, options);
+  checkOptions(op, options, ['gamma', 'alpha', 'idc', 'epsilon']);
   const idc = resolveIdc(op, options.idc, classes);
   const gamma = nonNegative(op, 'options.gamma', options.gamma, 2);
   const alpha = checkAlpha(op, options.alpha, classes);

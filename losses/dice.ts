@@ -82,7 +82,7 @@ function monaiWeights(labelled: Tensor): Tensor {
  */
 export const generalizedDiceLoss = scoped(function generalizedDiceLoss(probs: Tensor, target: Tensor, options: GeneralizedDiceOptions = {}): Tensor {
   const op = 'generalizedDiceLoss';
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc', 'weights', 'reduction']);
   const kind = options.weights ?? 'reference';
   if (kind !== 'reference' && kind !== 'monai') throw new InputError(op, 'options.weights', `expected 'reference' or 'monai', got ${JSON.stringify(kind)}`);
   const reduction = checkReduction(op, options.reduction);
@@ -119,7 +119,7 @@ export interface DiceLossOptions {
  */
 export const diceLoss = scoped(function diceLoss(probs: Tensor, target: Tensor, options: DiceLossOptions = {}): Tensor {
   const op = 'diceLoss';
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc', 'smooth', 'reduction']);
   const s = nonNegative(op, 'options.smooth', options.smooth, 1e-5);
   const reduction = checkReduction(op, options.reduction);
   const { intersection, predicted, labelled } = overlapSums(op, probs, target, options.idc);
@@ -157,7 +157,7 @@ export interface TverskyLossOptions {
  */
 export const tverskyLoss = scoped(function tverskyLoss(probs: Tensor, target: Tensor, options: TverskyLossOptions = {}): Tensor {
   const op = 'tverskyLoss';
-  checkOptions(op, options);
+  checkOptions(op, options, ['idc', 'alpha', 'beta', 'smooth', 'reduction']);
   const alpha = nonNegative(op, 'options.alpha', options.alpha, 0.5);
   const beta = nonNegative(op, 'options.beta', options.beta, 0.5);
   const s = nonNegative(op, 'options.smooth', options.smooth, 1e-5);

@@ -14,6 +14,7 @@
  * the square root is taken in the last pass.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type Float64NdArray, type MaskArray, readMask, readSpacing, sizeOf } from './array.js';
 
 /** Options of {@link edt}. */
@@ -40,6 +41,7 @@ export interface EdtOptions {
  * @throws InputError for a non-binary mask (`mask`) or a bad spacing (`options.spacing`).
  */
 export function edt(mask: MaskArray, options: EdtOptions = {}): Float64NdArray {
+  checkOptionKeys('edt', options, ['spacing']);
   const values = readMask('edt', 'mask', mask);
   const shape = [...mask.shape];
   const spacing = readSpacing('edt', 'options.spacing', options.spacing, shape.length);

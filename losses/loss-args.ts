@@ -4,6 +4,7 @@
  * shapes and options only, never tensor values.
  */
 import { InputError, ShapeError, showShape } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { concat, slice } from '../core/ops.js';
 import { Tensor } from '../core/tensor.js';
 
@@ -25,12 +26,12 @@ export function checkSameShape(op: string, argument: string, other: unknown, ref
   }
 }
 
-/** @internal checks that `options` is undefined or a plain object. */
-export function checkOptions(op: string, options: unknown): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InputError(op, 'options', `expected an object, got ${describe(options)}`);
-  }
+/**
+ * @internal checks that `options` is undefined or a plain object whose keys are all in `known`
+ * (a misspelt key is an InputError naming it).
+ */
+export function checkOptions(op: string, options: unknown, known: readonly string[]): void {
+  checkOptionKeys(op, options, known);
 }
 
 /**

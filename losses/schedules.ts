@@ -4,6 +4,7 @@
  * the paper's pair). The total loss of epoch e is Σ_i w_i(e, E)·L_i.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 
 /**
  * A schedule: `(epoch, epochs) → weights`, one weight per loss in the order of the losses list.
@@ -50,10 +51,11 @@ function checkEpoch(op: string, epoch: unknown, epochs: unknown): number {
   return epoch;
 }
 
-function checkOptionsObject(op: string, options: unknown): void {
-  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
-    throw new InputError(op, 'options', `expected an object, got ${options === null ? 'null' : typeof options}`);
-  }
+/** Every key a registry factory takes (each reads the ones it knows). */
+const SCHEDULE_OPTION_KEYS = ['floorAtEpoch', 'weights', 'step', 'max'] as const;
+
+function checkOptionsObject(op: string, options: unknown, known: readonly string[] = SCHEDULE_OPTION_KEYS): void {
+  checkOptionKeys(op, options, known);
 }
 
 function finiteNonNegative(op: string, argument: string, value: unknown, dflt: number): number {
@@ -75,7 +77,7 @@ function finiteNonNegative(op: string, argument: string, value: unknown, dflt: n
  */
 export function rebalance(options: RebalanceOptions = {}): Schedule {
   const op = 'rebalance';
-  checkOptionsObject(op, options);
+  checkOptionsObject(op, options, ['floorAtEpoch']);
   const f = options.floorAtEpoch;
   if (f !== undefined && (typeof f !== 'number' || !Number.isInteger(f) || f < 1)) {
     throw new InputError(op, 'options.floorAtEpoch', `expected a positive integer, got ${String(f)}`);
@@ -102,12 +104,12 @@ export function steal(): Schedule {
   };
 }
 
-/** The same weights at every epoch: w_i(e) = weights[i] (finite numbers, at least one). */
+/** The same weights at every epoch: w_i(e) = weights[i] (finite numbers ≥ 0, at least one). */
 export function constant(...weights: number[]): Schedule {
   const op = 'constant';
   if (weights.length === 0) throw new InputError(op, 'weights', 'expected at least one weight');
   weights.forEach((w, i) => {
-    if (typeof w !== 'number' || !Number.isFinite(w)) throw new InputError(op, `weights[${i}]`, `expected a finite number, got ${String(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new InputError(op, `weights[${i}]`, `expected a finite number ≥ 0, got ${String(w)}`);
   });
   const frozen = Object.freeze([...weights]);
   return (epoch, epochs) => {
@@ -123,7 +125,7 @@ export function constant(...weights: number[]): Schedule {
  */
 export function increase(options: IncreaseOptions = {}): Schedule {
   const op = 'increase';
-  checkOptionsObject(op, options);
+  checkOptionsObject(op, options, ['step', 'max']);
   const step = finiteNonNegative(op, 'options.step', options.step, 0.01);
   const cap = finiteNonNegative(op, 'options.max', options.max, 1);
   return (epoch, epochs) => {

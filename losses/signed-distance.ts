@@ -4,6 +4,7 @@
  * spacing), in physical units of `spacing`.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { distanceTransform } from './edt.js';
 import {
   type Float32NdArray,
@@ -23,7 +24,7 @@ import {
  * - `interface`: the boundary lies between voxels. |φ| is the exact Euclidean distance from the voxel
  *   centre to the union of the cells (boxes of size `spacing`) of the opposite voxels, i.e. to the
  *   voxelised boundary surface; positive outside, negative inside, never 0. Where the opposite region
- *   near a voxel is a face perpendicular to axis `a` this is `EDT − spacing[a]/2` (API §3's `c`): a
+ *   near a voxel is a face perpendicular to axis `a` this is `EDT − spacing[a]/2`: a
  *   flat face moved by δ gives exactly `L·δ²` in the contour-distance identity. At oblique boundaries
  *   it is the distance to the staircase surface, at most `EDT − min(spacing)/2`, and it converges to
  *   the continuous distance as the spacing h shrinks (error O(h); `spec/boundary-identity.test.ts`).
@@ -57,7 +58,7 @@ export interface SignedDistanceMapsOptions extends SignedDistanceOptions {
 }
 
 /**
- * Signed distance map of one binary mask (API §3).
+ * Signed distance map of one binary mask.
  *
  * A mask that is empty or full has no boundary and gets φ ≡ 0 (the reference's ramp on full masks
  * is an artefact of scipy's all-true case).
@@ -68,6 +69,8 @@ export interface SignedDistanceMapsOptions extends SignedDistanceOptions {
  */
 export function signedDistanceMap(mask: MaskArray, options: SignedDistanceOptions = {}): Float32NdArray {
   const op = 'signedDistanceMap';
+  // The options of `signedDistanceMaps` (a subtype) are accepted too: their `classes` and `batched` do not apply here.
+  checkOptionKeys(op, options, ['spacing', 'convention', 'truncate', 'classes', 'batched']);
   const values = readMask(op, 'mask', mask);
   const shape = [...mask.shape];
   const spacing = readSpacing(op, 'options.spacing', options.spacing, shape.length);
@@ -89,6 +92,7 @@ export function signedDistanceMap(mask: MaskArray, options: SignedDistanceOption
  */
 export function signedDistanceMaps(labels: NdArray, options: SignedDistanceMapsOptions): Float32NdArray {
   const op = 'signedDistanceMaps';
+  checkOptionKeys(op, options, ['classes', 'spacing', 'convention', 'truncate', 'batched']);
   const classes = options?.classes;
   if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1) {
     throw new InputError(op, 'options.classes', `expected a positive integer, got ${String(classes)}`);

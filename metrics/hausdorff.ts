@@ -1,5 +1,6 @@
 /** Hausdorff distance and its 95th-percentile variants, between mask surfaces. */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type MaskArray } from '../losses/array.js';
 import { type SpacingOptions, type SurfaceDistances, surfaceDistancesFor } from './surface.js';
 
@@ -38,11 +39,12 @@ export function hausdorff(pred: MaskArray, gt: MaskArray, options: SpacingOption
  * @throws ShapeError / InputError naming `pred`, `gt`, `options.spacing` or `options.variant`.
  */
 export function hausdorff95(pred: MaskArray, gt: MaskArray, options: Hausdorff95Options = {}): number {
+  checkOptionKeys('hausdorff95', options, ['spacing', 'variant']);
   const variant = options?.variant ?? 'per-direction';
   if (variant !== 'per-direction' && variant !== 'pooled') {
     throw new InputError('hausdorff95', 'options.variant', `expected 'per-direction' or 'pooled', got ${String(variant)}`);
   }
-  const d = surfaceDistancesFor('hausdorff95', pred, gt, options);
+  const d = surfaceDistancesFor('hausdorff95', pred, gt, options, ['spacing', 'variant']);
   const empty = emptyCase(d);
   if (empty !== undefined) return empty;
   if (variant === 'pooled') {
@@ -55,7 +57,7 @@ export function hausdorff95(pred: MaskArray, gt: MaskArray, options: Hausdorff95
 }
 
 /**
- * The API §4 value when a surface is empty (both → NaN, one → +Infinity), or undefined when both
+ * The documented value when a surface is empty (both → NaN, one → +Infinity), or undefined when both
  * surfaces have voxels. Shared by the distance metrics.
  * @internal
  */

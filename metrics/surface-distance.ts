@@ -1,5 +1,6 @@
 /** Average surface distance and surface Dice, between mask surfaces. */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { type MaskArray } from '../losses/array.js';
 import { emptyCase } from './hausdorff.js';
 import { type SpacingOptions, surfaceDistancesFor } from './surface.js';
@@ -36,11 +37,12 @@ export function averageSurfaceDistance(
   options: AverageSurfaceDistanceOptions = {},
 ): number {
   const op = 'averageSurfaceDistance';
+  checkOptionKeys(op, options, ['spacing', 'variant']);
   const variant = options?.variant ?? 'pooled';
   if (variant !== 'pooled' && variant !== 'mean-of-means') {
     throw new InputError(op, 'options.variant', `expected 'pooled' or 'mean-of-means', got ${String(variant)}`);
   }
-  const d = surfaceDistancesFor(op, pred, gt, options);
+  const d = surfaceDistancesFor(op, pred, gt, options, ['spacing', 'variant']);
   const empty = emptyCase(d);
   if (empty !== undefined) return empty;
   const a = sumOf(d.predToGt);
@@ -59,11 +61,12 @@ export function averageSurfaceDistance(
  */
 export function surfaceDice(pred: MaskArray, gt: MaskArray, options: SurfaceDiceOptions): number {
   const op = 'surfaceDice';
+  checkOptionKeys(op, options, ['spacing', 'tolerance']);
   const tolerance: unknown = options?.tolerance;
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new InputError(op, 'options.tolerance', `expected a finite number ≥ 0, got ${String(tolerance)}`);
   }
-  const d = surfaceDistancesFor(op, pred, gt, options);
+  const d = surfaceDistancesFor(op, pred, gt, options, ['spacing', 'tolerance']);
   const empty = emptyCase(d);
   if (empty !== undefined) return Number.isNaN(empty) ? NaN : 0;
   const within = countAtMost(d.predToGt, tolerance) + countAtMost(d.gtToPred, tolerance);

@@ -2,6 +2,7 @@
  * Surfaces of masks and the distances between them, the ingredients of the distance metrics.
  */
 import { distanceTransform } from '../losses/edt.js';
+import { checkOptionKeys } from '../core/options.js';
 import {
   type MaskArray,
   type NdArray,
@@ -80,7 +81,8 @@ export function surfaceDistances(pred: MaskArray, gt: MaskArray, options: Spacin
 }
 
 /**
- * {@link surfaceDistances} with the name of the calling metric in its errors.
+ * {@link surfaceDistances} with the name of the calling metric in its errors; `known` lists the
+ * calling metric's option keys (any other key is an InputError naming it).
  * @internal
  */
 export function surfaceDistancesFor(
@@ -88,7 +90,9 @@ export function surfaceDistancesFor(
   pred: MaskArray,
   gt: MaskArray,
   options: SpacingOptions | undefined,
+  known: readonly string[] = ['spacing'],
 ): SurfaceDistances {
+  checkOptionKeys(op, options, known);
   const p = readMask(op, 'pred', pred);
   const g = readMask(op, 'gt', gt);
   checkSameShape(op, ['pred', 'gt'], pred.shape, gt.shape);

@@ -1,16 +1,17 @@
 /**
  * Checkpoints: a model's architecture and parameters, and for `last` checkpoints everything a
- * resumed run needs to continue bit-identically.
+ * resumed run needs to continue bit-identically. The format is described in `docs/formats.md`.
  *
- * File format (version 1), all integers little-endian:
+ * File format (version 2), all integers little-endian:
  *
  *   bytes 0–7    magic `BSEGCKPT` (ASCII)
  *   bytes 8–11   uint32 H, the byte length of the header
  *   bytes 12…    the header: UTF-8 JSON, padded with spaces so the blob starts at a multiple of 8
  *   then         the blob: every tensor's values as float32 little-endian, back to back
+ *   last 32      the SHA-256 digest of every byte before it (magic, length, header and blob)
  *
- * The header is `{ format: "boundary-seg-checkpoint", version: 1, kind: "best" | "last", epoch,
- * model: UNetConfig, resume?: { config: TrainConfig, step, lr: LrState, rows: EpochRow[],
+ * The header is `{ format: "boundary-seg-checkpoint", version: 2, kind: "best" | "last", epoch,
+ * model: UNetConfig, resume?: { config: TrainConfig, step, lr: LrState, lastRow: EpochRow,
  * optimizer: { name, step } }, tensors: [{ name, shape, offset, length }] }` with `offset` in
  * bytes from the blob's start and `length` in elements. Tensor names are dotted paths in groups:
  * `params.*`, `state.*` (batch-norm statistics), and in `last` checkpoints `optim.m.*`,
@@ -18,8 +19,19 @@
  * best parameters are not the current ones. Non-finite numbers in the header are the strings
  * "NaN", "Infinity", "-Infinity". Float32 values are stored exactly, so a restored tensor equals
  * the saved one bit for bit.
+ *
+ * The per-epoch metrics rows live in the run's `metrics.csv` only (version 1 stored them all in
+ * `last.ckpt`, which grew with every epoch); a `last` checkpoint keeps the row of its own epoch
+ * (`lastRow`), so a run killed between writing `last.ckpt` and `metrics.csv` still resumes.
+ *
+ * Reading refuses (InputError naming the file): another magic, an unknown version, a checksum
+ * that does not match, a file shorter or longer than its header says (trailing bytes), tensors
+ * that are not back to back, and non-finite weights. Version 1 files (no checksum, rows in the
+ * header) still load, with a warning in `Checkpoint.warnings`.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
@@ -32,13 +44,18 @@ import type { Tensor } from '../core/tensor.js';
 import { treeUnflatten } from '../core/tree.js';
 import { closed, JsonFloat, NonNegativeInt, PositiveNumber } from './codecs.js';
 import type { LrState } from './lr-schedule.js';
-import { EpochRowCodec, type EpochRow } from './metrics-log.js';
+import { EpochRowCodec, parseMetricsCsv, sameRow, type EpochRow } from './metrics-log.js';
 import { namedLeaves } from './model.js';
 import { TrainConfigCodec, UNetConfigCodec, type TrainConfig } from './train-config.js';
 import { checkUNetConfig, unet, type UNetConfig, type UNetParams, type UNetState } from './unet.js';
 
-/** The format version this code writes and reads. */
-export const CHECKPOINT_VERSION = 1;
+/** The format version this code writes. */
+export const CHECKPOINT_VERSION = 2;
+/** The versions this code reads (version 1 with a warning: it has no checksum). */
+export const READABLE_CHECKPOINT_VERSIONS: readonly number[] = [1, 2];
+/** The checksum of version 2: SHA-256 of every byte before the 32-byte digest at the end. */
+export const CHECKPOINT_CHECKSUM = 'sha256';
+const DIGEST_BYTES = 32;
 const MAGIC = 'BSEGCKPT';
 const FORMAT = 'boundary-seg-checkpoint';
 
@@ -54,8 +71,13 @@ export interface ResumeState {
   readonly step: number;
   /** The learning-rate schedule's state: rate, best score and epoch, epochs without improvement. */
   readonly lr: LrState;
-  /** The per-epoch records so far. */
-  readonly rows: readonly EpochRow[];
+  /**
+   * The per-epoch records so far, one per epoch done (`train` needs them to resume). Not stored in
+   * the file since version 2: `loadCheckpoint` reads them from the `metrics.csv` beside a `last`
+   * checkpoint (with the checkpoint's own `lastRow`); absent when there is no `metrics.csv`.
+   * When saving, only the last row is written.
+   */
+  readonly rows?: readonly EpochRow[];
   readonly optimizer: OptimizerSnapshot;
   /** The best epoch's parameters and state, when they differ from the current ones. */
   readonly best?: { readonly params: UNetParams; readonly state: UNetState };
@@ -70,40 +92,54 @@ export interface Checkpoint {
   readonly params: UNetParams;
   readonly state: UNetState;
   readonly resume?: ResumeState;
+  /** What the reader should be told about the file (a version-1 file has no checksum). */
+  readonly warnings?: readonly string[];
 }
 
 const TensorEntry = t.type({ name: t.string, shape: t.array(NonNegativeInt), offset: NonNegativeInt, length: NonNegativeInt });
 
 const LrStateCodec = t.type({ lr: PositiveNumber, bestScore: JsonFloat, bestEpoch: t.number, stale: NonNegativeInt });
 
-const HeaderCodec = closed('CheckpointHeader', {
+const OptimizerCodec = t.type({ name: t.keyof({ adam: null, sgd: null }), step: NonNegativeInt });
+
+const headerFields = {
   format: t.literal(FORMAT),
-  version: t.literal(CHECKPOINT_VERSION),
   kind: t.keyof({ best: null, last: null }),
   epoch: NonNegativeInt,
   model: UNetConfigCodec,
   tensors: t.array(TensorEntry),
-}, {
-  resume: t.type({
-    config: TrainConfigCodec,
-    step: NonNegativeInt,
-    lr: LrStateCodec,
-    rows: t.array(EpochRowCodec),
-    optimizer: t.type({ name: t.keyof({ adam: null, sgd: null }), step: NonNegativeInt }),
-  }),
+};
+
+const HeaderV2Codec = closed('CheckpointHeader', { ...headerFields, version: t.literal(2) }, {
+  resume: t.type({ config: TrainConfigCodec, step: NonNegativeInt, lr: LrStateCodec, lastRow: EpochRowCodec, optimizer: OptimizerCodec }),
 });
 
-type Header = t.TypeOf<typeof HeaderCodec>;
+const HeaderV1Codec = closed('CheckpointHeader', { ...headerFields, version: t.literal(1) }, {
+  resume: t.type({ config: TrainConfigCodec, step: NonNegativeInt, lr: LrStateCodec, rows: t.array(EpochRowCodec), optimizer: OptimizerCodec }),
+});
+
+type HeaderV2 = t.TypeOf<typeof HeaderV2Codec>;
+type HeaderV1 = t.TypeOf<typeof HeaderV1Codec>;
+type Header = HeaderV1 | HeaderV2;
 
 /** A decoded checkpoint file before its tensors are uploaded. */
 export interface CheckpointFile {
   readonly file: string;
   readonly header: Header;
-  /** Values by tensor name. */
+  /** Values by tensor name (every one finite). */
   readonly arrays: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
+  /** What the reader should be told (a version-1 file has no checksum). */
+  readonly warnings: readonly string[];
 }
 
-/** Serialises a checkpoint (reads every tensor back from its backend). */
+/** Whether this machine stores floats little-endian (then the blob is copied, not converted). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
+}
+
+/** Serialises a checkpoint (reads every tensor back from its backend), in format version 2. */
 export async function encodeCheckpoint(ckpt: Checkpoint): Promise<Uint8Array> {
   const groups: Array<[string, unknown]> = [['params', ckpt.params], ['state', ckpt.state]];
   const r = ckpt.resume;
@@ -119,21 +155,24 @@ export async function encodeCheckpoint(ckpt: Checkpoint): Promise<Uint8Array> {
     tensors.push({ name, shape: [...x.shape], offset, length: x.size });
     offset += x.size * 4;
   }
-  const header: Header = {
+  const lastRow = r?.rows?.[r.rows.length - 1];
+  if (r && lastRow === undefined) throw new InputError('encodeCheckpoint', 'resume.rows', 'a last checkpoint needs the row of its epoch (resume.rows is empty)');
+  const header: HeaderV2 = {
     format: FORMAT,
-    version: CHECKPOINT_VERSION,
+    version: 2,
     kind: ckpt.kind,
     epoch: ckpt.epoch,
     model: checkUNetConfig(ckpt.model),
     tensors,
-    ...(r ? { resume: { config: r.config, step: r.step, lr: r.lr, rows: [...r.rows], optimizer: { name: r.optimizer.name, step: r.optimizer.step } } } : {}),
+    ...(r && lastRow ? { resume: { config: r.config, step: r.step, lr: r.lr, lastRow, optimizer: { name: r.optimizer.name, step: r.optimizer.step } } } : {}),
   };
-  let json = JSON.stringify(HeaderCodec.encode(header), (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  let json = JSON.stringify(HeaderV2Codec.encode(header), (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
   const start = 12 + Buffer.byteLength(json, 'utf8');
   json += ' '.repeat((8 - (start % 8)) % 8);
   const headerBytes = Buffer.from(json, 'utf8');
   const blobStart = 12 + headerBytes.length;
-  const out = new Uint8Array(blobStart + offset);
+  const end = blobStart + offset;
+  const out = new Uint8Array(end + DIGEST_BYTES);
   const view = new DataView(out.buffer);
   out.set(Buffer.from(MAGIC, 'ascii'), 0);
   view.setUint32(8, headerBytes.length, true);
@@ -141,8 +180,10 @@ export async function encodeCheckpoint(ckpt: Checkpoint): Promise<Uint8Array> {
   for (let i = 0; i < named.length; i++) {
     const values = await named[i]![1].data();
     const base = blobStart + tensors[i]!.offset;
-    for (let j = 0; j < values.length; j++) view.setFloat32(base + 4 * j, values[j]!, true);
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(Float32Array.from(values).buffer), base);
+    else for (let j = 0; j < values.length; j++) view.setFloat32(base + 4 * j, values[j]!, true);
   }
+  out.set(sha256(out.subarray(0, end)), end);
   return out;
 }
 
@@ -150,40 +191,81 @@ function bad(file: string, message: string): InputError {
   return new InputError('checkpoint', file, message);
 }
 
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
 /**
  * Parses checkpoint bytes. `file` names the source in errors.
  *
- * @throws InputError naming `file`: not a checkpoint, another format version, a header that does
- * not decode (the field is named), or a blob shorter than the header says.
+ * @throws InputError naming `file`: not a checkpoint, an unsupported format version, a checksum
+ * mismatch (version 2), a file shorter (truncated) or longer (trailing bytes) than the header
+ * says, a header that does not decode (the field is named), tensors that are not back to back,
+ * or a non-finite value in a tensor (the tensor and index are named).
  */
 export function decodeCheckpoint(bytes: Uint8Array, file: string): CheckpointFile {
   if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('ascii') !== MAGIC) throw bad(file, `not a boundary-seg checkpoint (no ${MAGIC} magic)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw bad(file, `truncated: the header needs ${headerLength} bytes, ${bytes.length - 12} present`);
+  const blobStart = 12 + headerLength;
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerLength)).toString('utf8'));
+    json = JSON.parse(Buffer.from(bytes.subarray(12, blobStart)).toString('utf8'));
   } catch (e) {
-    throw bad(file, `corrupt header: ${(e as Error).message}`);
+    // A damaged version-2 header: say so when the digest at the end does not match.
+    const damaged = bytes.length > blobStart + DIGEST_BYTES && hex(sha256(bytes.subarray(0, bytes.length - DIGEST_BYTES))) !== hex(bytes.subarray(bytes.length - DIGEST_BYTES));
+    throw bad(file, `corrupt header${damaged ? ' (and no matching checksum)' : ''}: ${(e as Error).message}`);
   }
   const version = (json as { version?: unknown } | null)?.version;
-  if (version !== CHECKPOINT_VERSION) throw bad(file, `format version ${String(version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
-  const decoded = HeaderCodec.decode(json);
-  if (E.isLeft(decoded)) throw bad(file, `bad header: ${formatErrors(decoded.left)[0]}`);
-  const header = decoded.right;
-  const blobStart = 12 + headerLength;
-  const arrays = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  if (!READABLE_CHECKPOINT_VERSIONS.includes(version as number)) {
+    throw bad(file, `format version ${String(version)} is not supported (this build reads versions ${READABLE_CHECKPOINT_VERSIONS.join(' and ')})`);
+  }
+  const decoded = version === 2 ? HeaderV2Codec.decode(json) : HeaderV1Codec.decode(json);
+  if (E.isLeft(decoded)) {
+    const damaged = version === 2 && bytes.length > blobStart + DIGEST_BYTES && hex(sha256(bytes.subarray(0, bytes.length - DIGEST_BYTES))) !== hex(bytes.subarray(bytes.length - DIGEST_BYTES));
+    throw bad(file, damaged ? 'corrupt: checksum mismatch (the header was changed or damaged after it was written)' : `bad header: ${formatErrors(decoded.left)[0]}`);
+  }
+  const header: Header = decoded.right;
+
+  // The tensors lie back to back from the blob's start; the file ends there (version 1) or after the digest (version 2).
+  let blobBytes = 0;
   for (const entry of header.tensors) {
     const size = entry.shape.reduce((a, b) => a * b, 1);
     if (size !== entry.length) throw bad(file, `tensor ${entry.name}: shape [${entry.shape.join(', ')}] does not hold ${entry.length} values`);
-    const end = blobStart + entry.offset + 4 * entry.length;
-    if (end > bytes.length) throw bad(file, `truncated: tensor ${entry.name} ends at byte ${end}, the file has ${bytes.length}`);
-    const data = new Float32Array(entry.length);
-    for (let j = 0; j < entry.length; j++) data[j] = view.getFloat32(blobStart + entry.offset + 4 * j, true);
+    if (entry.offset !== blobBytes) throw bad(file, `tensor ${entry.name} starts at blob byte ${entry.offset}, expected ${blobBytes} (tensors are stored back to back)`);
+    blobBytes += 4 * entry.length;
+  }
+  const end = blobStart + blobBytes;
+  const expected = end + (header.version === 2 ? DIGEST_BYTES : 0);
+  if (bytes.length < expected) {
+    const short = header.tensors.find((e) => blobStart + e.offset + 4 * e.length > bytes.length);
+    throw bad(file, short ? `truncated: tensor ${short.name} ends at byte ${blobStart + short.offset + 4 * short.length}, the file has ${bytes.length}` : `truncated: the file has ${bytes.length} bytes, the header says ${expected}`);
+  }
+  if (bytes.length > expected) throw bad(file, `${bytes.length - expected} trailing bytes after the ${header.version === 2 ? 'checksum' : 'last tensor'} (the file has ${bytes.length} bytes, the header says ${expected})`);
+  const warnings: string[] = [];
+  if (header.version === 2) {
+    const stored = hex(bytes.subarray(end, end + DIGEST_BYTES));
+    const actual = hex(sha256(bytes.subarray(0, end)));
+    if (stored !== actual) throw bad(file, `corrupt: checksum mismatch (SHA-256 of bytes 0–${end - 1} is ${actual.slice(0, 16)}…, the file stores ${stored.slice(0, 16)}…): the file was changed or damaged after it was written`);
+  } else {
+    warnings.push(`${file}: checkpoint format version 1 has no checksum, so damage cannot be detected; it loads, and runs write version 2`);
+  }
+
+  const arrays = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const entry of header.tensors) {
+    const at = blobStart + entry.offset;
+    let data: Float32Array;
+    if (LITTLE_ENDIAN) {
+      data = new Float32Array(new Uint8Array(bytes.subarray(at, at + 4 * entry.length)).buffer); // a copy, aligned
+    } else {
+      data = new Float32Array(entry.length);
+      for (let j = 0; j < entry.length; j++) data[j] = view.getFloat32(at + 4 * j, true);
+    }
+    for (let j = 0; j < data.length; j++) {
+      if (!Number.isFinite(data[j]!)) throw bad(file, `tensor ${entry.name} holds a non-finite value (${data[j]}) at index ${j}: refused (a diverged or damaged checkpoint)`);
+    }
     arrays.set(entry.name, { shape: entry.shape, data });
   }
-  return { file, header, arrays };
+  return { file, header, arrays, warnings };
 }
 
 /** Reads and parses a checkpoint file. @throws InputError naming the file when it cannot be read. */
@@ -235,11 +317,12 @@ function describeArch(m: UNetConfig): string {
 
 /**
  * Uploads a parsed checkpoint's tensors, checking every name and shape against the architecture
- * in its header (and against `expected`, when given).
+ * in its header (and against `expected`, when given). `rows`: the metrics rows of a version-2
+ * `last` checkpoint (see `ResumeState.rows`); version 1 files carry their own.
  *
  * @throws InputError naming the file on any mismatch.
  */
-export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<UNetConfig>): Checkpoint {
+export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<UNetConfig>, rowsOption?: readonly EpochRow[]): Checkpoint {
   if (expected) checkArchitecture(ckpt, expected);
   const h = ckpt.header;
   const model = checkUNetConfig(h.model);
@@ -251,23 +334,60 @@ export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<UNetC
       let resume: ResumeState | undefined;
       if (h.resume) {
         const o = h.resume.optimizer;
+        const rows = h.version === 1 ? (h.resume as HeaderV1['resume'] & object).rows : rowsOption;
         const optimizer: OptimizerSnapshot = o.name === 'adam'
           ? { name: 'adam', step: o.step, m: restoreGroup(ckpt, 'optim.m', template.params), v: restoreGroup(ckpt, 'optim.v', template.params) }
           : { name: 'sgd', step: o.step, velocity: restoreGroup(ckpt, 'optim.velocity', template.params) };
         const hasBest = [...ckpt.arrays.keys()].some((n) => n.startsWith('best.params.'));
         const best = hasBest ? { params: restoreGroup(ckpt, 'best.params', template.params), state: restoreGroup(ckpt, 'best.state', template.state) } : undefined;
-        resume = { config: h.resume.config, step: h.resume.step, lr: h.resume.lr, rows: h.resume.rows, optimizer, ...(best ? { best } : {}) };
+        resume = { config: h.resume.config, step: h.resume.step, lr: h.resume.lr, ...(rows ? { rows } : {}), optimizer, ...(best ? { best } : {}) };
       }
-      return { kind: h.kind, epoch: h.epoch, model, params, state, ...(resume ? { resume } : {}) };
+      return { kind: h.kind, epoch: h.epoch, model, params, state, ...(resume ? { resume } : {}), ...(ckpt.warnings.length > 0 ? { warnings: ckpt.warnings } : {}) };
     });
   } finally {
     dispose(template);
   }
 }
 
-/** Reads, checks and uploads a checkpoint file (see `restoreCheckpoint`). */
+/** The metrics file a run folder keeps beside its `last.ckpt`. */
+export const METRICS_FILE = 'metrics.csv';
+
+/**
+ * The metrics rows of a version-2 `last` checkpoint: the rows of `metrics.csv` beside it for the
+ * epochs before its own, then its `lastRow`. Undefined when there is no `metrics.csv`.
+ *
+ * @throws InputError naming `metrics.csv` when it cannot be read or parsed, has fewer rows than
+ * the checkpoint needs, or a row for the checkpoint's epoch that differs from the checkpoint's.
+ */
+export async function readRunRows(ckpt: CheckpointFile): Promise<EpochRow[] | undefined> {
+  const h = ckpt.header;
+  if (h.version !== 2 || !h.resume) return undefined;
+  const path = join(dirname(ckpt.file), METRICS_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InputError('checkpoint', path, `cannot read: ${(e as Error).message}`);
+  }
+  const all = parseMetricsCsv(text, h.resume.config.losses, path);
+  const done = h.epoch;
+  const last = h.resume.lastRow;
+  if (last.epoch !== done - 1) throw bad(ckpt.file, `its last row is for epoch ${last.epoch + 1}, but it was written after epoch ${done}`);
+  if (all.length < done - 1) throw new InputError('checkpoint', path, `has ${all.length} epoch rows, but ${ckpt.file} was written after epoch ${done} (rows for epochs 1–${done - 1} are needed)`);
+  const own = all[done - 1];
+  if (own !== undefined && !sameRow(own, last)) throw new InputError('checkpoint', path, `the row of epoch ${done} differs from the one in ${ckpt.file}: the files come from different runs`);
+  return [...all.slice(0, done - 1), last];
+}
+
+/**
+ * Reads, checks and uploads a checkpoint file (see `restoreCheckpoint`). For a version-2 `last`
+ * checkpoint the metrics rows come from the `metrics.csv` beside it (see `readRunRows`).
+ */
 export async function loadCheckpoint(path: string, expected?: Partial<UNetConfig>): Promise<Checkpoint> {
-  return restoreCheckpoint(await readCheckpointFile(path), expected);
+  const file = await readCheckpointFile(path);
+  if (expected) checkArchitecture(file, expected);
+  return restoreCheckpoint(file, expected, await readRunRows(file));
 }
 
 

@@ -16,7 +16,7 @@ export {
 export { objective, lossTerm, lossNames, type Objective, type LossName, type LossInputs, type ScheduleSpec } from './objective.js';
 export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } from './lr-schedule.js';
 export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
-export { metricsCsv, EpochRowCodec, type EpochRow } from './metrics-log.js';
+export { metricsCsv, parseMetricsCsv, sameRow, EpochRowCodec, type EpochRow } from './metrics-log.js';
 export { imageMetrics, summarizeImages, predictLabels, type ImageMetrics, type EvalSummary } from './evaluate.js';
 export type { TrainingBatch, LabelledImage, TrainingData } from './data-source.js';
 export {
@@ -24,7 +24,8 @@ export {
   type TrainOptions, type TrainResult, type StepProgress, type EpochInfo,
 } from './train.js';
 export {
-  CHECKPOINT_VERSION, encodeCheckpoint, decodeCheckpoint, readCheckpointFile, restoreCheckpoint, loadCheckpoint, saveCheckpoint,
+  CHECKPOINT_VERSION, READABLE_CHECKPOINT_VERSIONS, CHECKPOINT_CHECKSUM, METRICS_FILE,
+  encodeCheckpoint, decodeCheckpoint, readCheckpointFile, readRunRows, restoreCheckpoint, loadCheckpoint, saveCheckpoint,
   checkArchitecture,
   type Checkpoint, type CheckpointFile, type ResumeState, type OptimizerSnapshot,
 } from './checkpoint.js';

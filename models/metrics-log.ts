@@ -4,6 +4,7 @@
  * times, so two runs with one seed write identical files.
  */
 import * as t from 'io-ts';
+import { InputError } from '../core/errors.js';
 import { JsonFloat, NonNegativeInt } from './codecs.js';
 
 /** One epoch's record. */
@@ -64,4 +65,59 @@ export function metricsCsv(losses: readonly string[], rows: readonly EpochRow[])
     r.epoch, r.lr, ...r.weights, r.trainLoss, ...r.trainTerms, r.valLoss, r.valDice, r.valHd, r.valHd95, r.missed, r.falseAlarms,
   ].map(cell).join(','));
   return `${[header.join(','), ...lines].join('\n')}\n`;
+}
+
+/** Whether two rows are equal, NaN equal to NaN (a resumed run's rows must match bit for bit). */
+export function sameRow(a: EpochRow, b: EpochRow): boolean {
+  const same = (x: number, y: number) => x === y || (Number.isNaN(x) && Number.isNaN(y));
+  const list = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => same(v, y[i]!));
+  return a.epoch === b.epoch && same(a.lr, b.lr) && list(a.weights, b.weights) && same(a.trainLoss, b.trainLoss)
+    && list(a.trainTerms, b.trainTerms) && same(a.valLoss, b.valLoss) && same(a.valDice, b.valDice) && same(a.valHd, b.valHd)
+    && same(a.valHd95, b.valHd95) && a.missed === b.missed && a.falseAlarms === b.falseAlarms;
+}
+
+/**
+ * Reads `metrics.csv` back (the inverse of {@link metricsCsv}: every number was written as the
+ * shortest text that reads back to the same double, so the rows come back exactly).
+ *
+ * @param file names the file in errors.
+ * @throws InputError naming `file` and the line: another header than `losses` gives, a row with
+ * the wrong number of cells, a cell that is not a number, epochs out of order.
+ */
+export function parseMetricsCsv(text: string, losses: readonly string[], file: string): EpochRow[] {
+  const fail = (line: number, message: string) => new InputError('metrics', file, `line ${line}: ${message}`);
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const header = metricsCsv(losses, []).trimEnd();
+  if (lines[0] !== header) throw fail(1, `expected the header '${header}', got '${(lines[0] ?? '').slice(0, 120)}'`);
+  const k = losses.length;
+  const width = 2 + k + 1 + k + 6;
+  const rows: EpochRow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const cells = lines[i]!.split(',');
+    if (cells.length !== width) throw fail(i + 1, `expected ${width} cells, got ${cells.length}`);
+    const v = cells.map((c, j) => {
+      const n = c === 'NaN' ? NaN : c === 'Infinity' ? Infinity : c === '-Infinity' ? -Infinity : /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(c) ? Number(c) : undefined;
+      if (n === undefined) throw fail(i + 1, `cell ${j + 1} is not a number: '${c.slice(0, 40)}'`);
+      return n;
+    });
+    const count = (n: number) => Number.isSafeInteger(n) && n >= 0;
+    const row: EpochRow = {
+      epoch: v[0]!,
+      lr: v[1]!,
+      weights: v.slice(2, 2 + k),
+      trainLoss: v[2 + k]!,
+      trainTerms: v.slice(3 + k, 3 + 2 * k),
+      valLoss: v[3 + 2 * k]!,
+      valDice: v[4 + 2 * k]!,
+      valHd: v[5 + 2 * k]!,
+      valHd95: v[6 + 2 * k]!,
+      missed: v[7 + 2 * k]!,
+      falseAlarms: v[8 + 2 * k]!,
+    };
+    if (row.epoch !== i - 1) throw fail(i + 1, `expected epoch ${i - 1}, got ${cells[0]}`);
+    if (!count(row.missed) || !count(row.falseAlarms)) throw fail(i + 1, 'the missed and false-alarm counts must be non-negative integers');
+    rows.push(row);
+  }
+  return rows;
 }

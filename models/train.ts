@@ -234,6 +234,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     optState = optimizerFromSnapshot(r.optimizer);
     lr = r.lr;
     step = r.step;
+    if (r.rows?.length !== options.resume.epoch) throw new InputError('train', 'resume', `the checkpoint was written after epoch ${options.resume.epoch} but ${r.rows?.length ?? 'no'} metrics rows came with it (a last checkpoint reads them from the metrics.csv beside it: loadCheckpoint)`);
     rows.push(...r.rows);
     const bestRow = rows[lr.bestEpoch];
     best = { epoch: lr.bestEpoch, score: bestRow ? bestRow.valDice : -Infinity, params: r.best?.params ?? params, state: r.best?.state ?? state };

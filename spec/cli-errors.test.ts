@@ -1,5 +1,5 @@
 /**
- * The command line's contract for help and bad input (API §5): every command has --help; bad
+ * The command line's contract for help and bad input: every command has --help; bad
  * flags and config fields exit 2 naming the flag or field; bad data (missing or empty folders,
  * image/label size mismatch, labels out of range, corrupt PNG or NIfTI, a checkpoint of another
  * architecture) exits 3 naming the file; errors are one line; no run folder is left behind.
@@ -110,7 +110,7 @@ describe('command line: help', () => {
     }
     const train = (await cli(['train', '--help'])).stdout;
     for (const f of ['--data DIR', '--synthetic', '--backend', '--seed', '--epochs', '--batch-size', '--learning-rate', '--losses', '--schedule', '--resume', '--label-format']) {
-      assert.ok(train.includes(f), `train --help lists API §5's ${f}`);
+      assert.ok(train.includes(f), `train --help lists the shared flag ${f}`);
     }
     assert.equal((await cli([])).code, 2, 'no command: usage, exit 2');
   });

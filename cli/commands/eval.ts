@@ -13,9 +13,10 @@ import { loadData, type DataOptions } from '../datasets.js';
 import { asData, DataError, UsageError } from '../errors.js';
 import { evalFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
+import { checkPredictionFits, checkSliceSize } from '../train-setup.js';
 import { createProgress } from '../progress.js';
 import { fmt, overlayChoice, writeEvalResults, writeOverlays } from '../report.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend } from '../runtime.js';
+import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
 
 const SUMMARY = 'evaluate a checkpoint: DSC, HD, HD95 per image and summarised';
 const USAGE = 'eval --checkpoint FILE (--data DIR | --synthetic) [--split val|train|all] [--out DIR] [flags]';
@@ -47,7 +48,10 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   await selectBackend(o.backend);
   const file = o.checkpoint;
   const ckpt = await asData(() => loadCheckpoint(file));
+  warnAbout(ckpt);
   const data = await loadData({ ...o, classes: ckpt.model.classes });
+  checkSliceSize(data);
+  checkPredictionFits(ckpt.model.base, data.height, data.width, o.data ?? 'the synthetic data');
   if (data.channels !== ckpt.model.inChannels) throw new DataError(`${file}: the network takes ${ckpt.model.inChannels} channel(s) but the images have ${data.channels}`);
   if (data.classes !== ckpt.model.classes) throw new DataError(`${file}: the network predicts ${ckpt.model.classes} classes but the labels have ${data.classes}`);
   const split = o.split ?? 'val';

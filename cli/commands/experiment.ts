@@ -5,8 +5,9 @@
  * curves (Fig. 3), overlays (Fig. 1/4) and a results table. `npm start` runs it on the synthetic
  * benchmark.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { removeTemporaryFiles } from '../../core/files.js';
 import { getBackend } from '../../core/backend.js';
 import { dispose } from '../../core/engine.js';
 import { writeFileAtomic } from '../../data/index.js';
@@ -19,13 +20,13 @@ import { helpText, parseArgs, type FlagValue } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
 import { loadData } from '../datasets.js';
-import { asData, UsageError } from '../errors.js';
+import { asData, DataError, UsageError } from '../errors.js';
 import { experimentFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { fmt, markdownTable, meanStd, overlayChoice, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend } from '../runtime.js';
-import { buildTrainConfig, defaultFloorAtEpoch, type TrainFlags } from '../train-setup.js';
+import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
+import { buildTrainConfig, checkSliceSize, defaultFloorAtEpoch, type TrainFlags } from '../train-setup.js';
 import { runTraining } from './train.js';
 
 const SUMMARY = 'compare GDL, GDL + boundary loss and boundary loss alone over several seeds';
@@ -148,6 +149,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   }
   await selectBackend(o.backend);
   const data: Dataset = await loadData({ ...o, synthetic: o.synthetic ?? (o.data === undefined ? true : undefined) });
+  checkSliceSize(data);
   const epochs = o.epochs ?? 20;
   const seedCount = o.seeds ?? 3;
   const firstSeed = o.seed ?? 0;
@@ -162,12 +164,16 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
         const file = join(out, s.folder, `seed-${seed}`, 'last.ckpt');
         if (!(await stat(file).catch(() => undefined))) continue;
         const ckpt = await asData(() => loadCheckpoint(file, configs[i]![j]!.model));
+        warnAbout(ckpt);
+        if (epochs < ckpt.epoch) throw new UsageError(`--epochs ${epochs}: the run in ${dirname(file)} has already done ${ckpt.epoch} epochs (ask for ${ckpt.epoch} or more)`);
+        if (ckpt.resume && !ckpt.resume.rows) throw new DataError(`--resume ${out}: ${join(dirname(file), 'metrics.csv')} is missing: a last.ckpt resumes with the metrics.csv of its run folder`);
         resumes.set(file, ckpt);
       }
     }
   }
 
   await createOutFolder(out);
+  if (resuming) await removeTemporaryFiles(out);
   const backend = await getBackend().describe();
   const log = (line: string) => io.err(`${line}\n`);
   const stepsPerEpoch = Math.ceil(data.train.length / (o.batchSize ?? 8));
@@ -192,8 +198,13 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
       const dir = join(out, setting.folder, `seed-${seed}`);
       await mkdir(dir, { recursive: true });
       const resume = resumes.get(join(dir, 'last.ckpt'));
+      if (resuming) {
+        // What a killed process left: half-written temporary files, and (before the first last.ckpt) the run's early outputs.
+        await removeTemporaryFiles(dir);
+        if (!resume) for (const name of ['best.ckpt', 'metrics.csv']) await rm(join(dir, name), { force: true });
+      }
       const result = await runTraining({
-        config, data, out: dir, convention: o.convention ?? 'reference', progress, stepOffset: runIndex * runSteps, label: `${setting.label}, seed ${seed}:`, ...(resume ? { resume } : {}),
+        config, data, out: dir, convention: o.convention ?? 'reference', jit: o.jit !== false, progress, stepOffset: runIndex * runSteps, label: `${setting.label}, seed ${seed}:`, ...(resume ? { resume } : {}),
       });
       runIndex++;
       const predictions = await predictSlices(result.model, result.best.params, result.best.state, data.val, config.batchSize);

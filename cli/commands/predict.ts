@@ -15,8 +15,10 @@ import { resolveConfig } from '../config.js';
 import { asData, DataError, UsageError } from '../errors.js';
 import { predictFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
+import { MAX_SLICE_PIXELS } from '../limits.js';
+import { checkPredictionFits } from '../train-setup.js';
 import { createProgress } from '../progress.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend } from '../runtime.js';
+import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
 
 const SUMMARY = 'segment images with a checkpoint; labels come out in the input\'s format';
 const USAGE = 'predict --checkpoint FILE --input FILE|DIR [--out DIR] [flags]';
@@ -54,6 +56,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   await selectBackend(o.backend);
   const file = o.checkpoint;
   const ckpt = await asData(() => loadCheckpoint(file));
+  warnAbout(ckpt);
   const input = o.input;
   const st = await stat(input).catch(() => undefined);
   if (!st) throw new DataError(`--input ${input}: no such file or folder`);
@@ -63,6 +66,10 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
     const image = await asData(() => loadImageFile(f, { axis: o.axis ?? 0 }));
     const c = image.slices[0]?.channels;
     if (c !== ckpt.model.inChannels) throw new DataError(`${f}: has ${c} channel(s) but the network (${file}) takes ${ckpt.model.inChannels}`);
+    const big = image.slices.find((sl) => sl.height * sl.width > MAX_SLICE_PIXELS);
+    if (big) throw new DataError(`${f}: slices of ${big.height}×${big.width} pixels are larger than the network takes (at most ${MAX_SLICE_PIXELS} pixels, 1024×1024): downsample the image or cut it into tiles first`);
+    const first = image.slices[0];
+    if (first) checkPredictionFits(ckpt.model.base, first.height, first.width, f);
     loaded.push({ file: f, image });
   }
   const names = loaded.map((l) => outputName(l.file));
