@@ -7,7 +7,7 @@
  * nothing of ours outside `core/`; `backends/` implements it.
  */
 import { BackendError } from './errors.js';
-import type { FusedKernel, FusedRunner } from './compile/fused.js';
+import type { FusedBatch, FusedBatchRunner, FusedKernel, FusedRunner } from './compile/fused.js';
 import type { PrimName, PrimParams } from './primitives.js';
 import type { Shape } from './shape.js';
 
@@ -86,6 +86,12 @@ export interface Backend<H = unknown> {
    * primitives one by one with `kernels`. A backend without it replays them one by one.
    */
   compileFused?(kernel: FusedKernel): FusedRunner<H>;
+  /**
+   * Optional: compiles one fused program applied to several independent groups in one launch
+   * (`FusedBatch`). Each segment's outputs must be bit-identical to running `compileFused` on it
+   * alone. A backend without it runs the groups one by one.
+   */
+  compileFusedBatch?(batch: FusedBatch): FusedBatchRunner<H>;
   /** @internal true for the recorder `jit` traces with: its tensors have no values to read. */
   readonly traceOnly?: boolean;
 }

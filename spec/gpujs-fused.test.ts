@@ -6,7 +6,8 @@
  * backend's own `kernels` on the same mode — bit for bit on `cpu` and `webasm`, within the mode's
  * tolerance on GL and WebGPU —, the kernel class that ran, the `stats()` counters, staging of
  * kernels reading more than MAX_KERNEL_INPUTS arrays, scalars and zero-size outputs answered
- * without a launch, and refused kernels.
+ * without a launch, refused kernels, and `compileFusedBatch` (each segment as `compileFused` over
+ * it alone, one execution per call, empty segments launching nothing).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -369,6 +370,67 @@ function fusedTests(mode: GpujsRunMode, tol: number): void {
       assert.equal(b.stats().launches, k0, 'no gpu.js kernel launched');
       for (const o of await readAll(outs)) assert.equal(o.length, 0, 'empty');
       releaseAll([...outs, x, w]);
+    });
+
+    test('compileFusedBatch: each segment as compileFused over it alone, one execution per call, empty segments launch nothing', async () => {
+      // segments of every kind: empty, one element (answered on the host), several sizes, a size twice
+      const sizes = [7, 0, 1, 3, 7, 5, 0];
+      const cases = fc.sample(caseArb, { seed: 20260612, numRuns: exactModes ? 8 : 3 });
+      for (const [ci, c] of cases.entries()) {
+        // contiguous and single-value inputs only: 'scalar' views are single values, the others elements
+        const reads = c.views.map((v): 'elements' | 'single' => (v === 'scalar' ? 'single' : 'elements'));
+        const over = (n: number): FusedKernel => ({
+          shape: [n],
+          inputs: reads.map((r) => (r === 'single' ? { shape: [1], strides: [0] } : { shape: [n], strides: [1] })),
+          ops: c.kernel.ops,
+          outputs: c.kernel.outputs,
+        });
+        const segments = sizes.map((n, s) => reads.map((r, k) => {
+          const shape = r === 'single' ? [] : s % 2 ? [n, 1] : [n];
+          return { handle: b.upload(valuesFor(r === 'single' ? 1 : n, 100 * ci + 10 * s + k), shape), shape };
+        }));
+        const label = `batch ${ci}: ${showCase(c)}`;
+        const run = b.compileFusedBatch({ kernel: over(sizes[0]!), sizes });
+        for (const round of [1, 2]) {
+          b.resetPrimStats();
+          const s0 = b.stats();
+          const outs = run(segments);
+          const s1 = b.stats();
+          assert.equal(s1.kernels - s0.kernels, 1, `${label}, round ${round}: one execution per call`);
+          assertClasses(`${label} (batch)`);
+          // the reference: each segment alone (its own compileFused runner)
+          const alone = sizes.map((n, s) => b.compileFused(over(n))(segments[s]!));
+          const s2 = b.stats();
+          assert.equal(s1.launches - s0.launches, s2.launches - s1.launches, `${label}, round ${round}: the launches of the segments alone`);
+          assert.equal(s2.kernels - s1.kernels, sizes.length, 'one execution per segment alone');
+          assert.equal(outs.length, sizes.length);
+          for (const [s, n] of sizes.entries()) {
+            const [got, want] = [await readAll(outs[s]!), await readAll(alone[s]!)];
+            assert.equal(got.length, c.kernel.outputs.length);
+            got.forEach((g, j) => {
+              assert.equal(g.length, n, `${label}: segment ${s} output ${j} size`);
+              const i = firstMismatch(g, want[j]!, tol);
+              assert.equal(i, -1, `${label}: segment ${s} output ${j} element ${i}: batch ${g[i]} vs alone ${want[j]![i]} on gpujs:${mode}${tol === 0 ? ' (bit for bit)' : ` (tolerance ${tol})`}`);
+            });
+          }
+          releaseAll([...outs.flat(), ...alone.flat()]);
+        }
+        releaseAll(segments.flat());
+      }
+      // only empty segments: empty outputs, no launch, one execution
+      const empty: FusedKernel = { shape: [0], inputs: [{ shape: [0], strides: [1] }, { shape: [1], strides: [0] }], ops: [{ kind: 'load', input: 0 }, { kind: 'load', input: 1 }, { kind: 'binary', op: 'mul', a: 0, b: 1 }], outputs: [2, 0] };
+      const x = b.upload([], [0]);
+      const w = b.upload([2], []);
+      const s0 = b.stats();
+      const outs = b.compileFusedBatch({ kernel: empty, sizes: [0, 0] })([[{ handle: x, shape: [0] }, { handle: w, shape: [] }], [{ handle: x, shape: [0] }, { handle: w, shape: [] }]]);
+      const s1 = b.stats();
+      assert.deepEqual([s1.kernels - s0.kernels, s1.launches - s0.launches], [1, 0], 'one execution, no launch');
+      for (const o of await readAll(outs.flat())) assert.equal(o.length, 0, 'empty');
+      // refused: a wrong element count (nothing counted), a rank-2 program
+      assert.throws(() => b.compileFusedBatch({ kernel: empty, sizes: [0, 0] })([[{ handle: w, shape: [] }, { handle: w, shape: [] }], []]), BackendError);
+      assert.equal(b.stats().kernels, s1.kernels, 'a refused call is not counted');
+      assert.throws(() => b.compileFusedBatch({ kernel: { ...empty, shape: [0, 1] }, sizes: [0] }), BackendError);
+      releaseAll([...outs.flat(), x, w]);
     });
 
     test('kernels the backend cannot run are refused with a BackendError', () => {

@@ -11,7 +11,7 @@ import { binaryFns, compareFns, mapBinary, mapUnary, mapWhere, unaryFns, type Bi
 import { gemm } from './gemm.js';
 import { broadcastKernel, concatKernel, padKernel, permuteKernel, sliceKernel } from './movement.js';
 import { reduceArgmax, reduceMax, reduceSum } from './reduce.js';
-import { compileFusedLoop } from './fused.js';
+import { compileFusedLoop, type FusedLoop } from './fused.js';
 import { CpuStorage, type Alloc, type CpuHandle, type FloatArray } from './storage.js';
 
 type In = readonly KernelInput<CpuHandle>[];
@@ -94,6 +94,28 @@ export function makeCpuBackend(name: string, alloc: Alloc, precision: 'float32' 
         const outs = kernel.outputs.map(() => storage.take(n));
         loop(inputs.map((x) => x.handle.data), outs);
         return outs.map((o) => storage.wrap(o));
+      };
+    },
+    compileFusedBatch: ({ kernel, sizes }) => {
+      // One loop per distinct segment size: the same program over [n] (inputs in element order or
+      // single values), so each segment computes exactly what compileFused would.
+      const loops = new Map<number, FusedLoop>();
+      const loopFor = (n: number): FusedLoop => {
+        let loop = loops.get(n);
+        if (!loop) {
+          loop = compileFusedLoop({ ...kernel, shape: [n], inputs: kernel.inputs.map((inp) => (inp.strides[0] === 0 ? inp : { shape: [n], strides: [1] })) }, precision === 'float32');
+          loops.set(n, loop);
+        }
+        return loop;
+      };
+      return (segments) => {
+        counter.kernels++;
+        return segments.map((inputs, s) => {
+          const n = sizes[s]!;
+          const outs = kernel.outputs.map(() => storage.take(n));
+          loopFor(n)(inputs.map((x) => x.handle.data), outs);
+          return outs.map((o) => storage.wrap(o));
+        });
       };
     },
   };

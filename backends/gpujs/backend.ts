@@ -6,13 +6,13 @@
  */
 import { countKernels } from '../../core/compile/count.js';
 import type { Backend, BackendDescription, BackendStats } from '../../core/backend.js';
-import type { FusedKernel, FusedRunner } from '../../core/compile/fused.js';
+import type { FusedBatch, FusedBatchRunner, FusedKernel, FusedRunner } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import { createCpuBackend } from '../cpu/backend.js';
 import { Store, type GpujsHandle } from './buffers.js';
 import { KernelCache } from './cache.js';
-import { makeFusedCompiler } from './fused.js';
+import { makeFusedBatchCompiler, makeFusedCompiler } from './fused.js';
 import { makeKernels, makeLauncher, PrimStats } from './kernels.js';
 import { openRuntime, resolveMode, type RuntimeInfo } from './runtime.js';
 import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type GpujsRunMode } from './settings.js';
@@ -20,9 +20,9 @@ import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type Gpuj
 /**
  * Counters of a gpu.js backend instance (tests and benchmarks). The `BackendStats` counters, since
  * the backend started:
- * - `kernels`: gpu.js kernels launched (each stage of a staged reduction, each kernel of a fused
- *   group) plus primitives answered on the host without a launch (scalars, host fills); views
- *   (reshape, a concat of one part) and zero-size results are not counted;
+ * - `kernels`: executions of a primitive (answered on the host or not), a fused group or a fused
+ *   batch, however many gpu.js kernels each launches (`launches`); a reshape, which only relabels
+ *   a buffer, is not counted;
  * - `submits`: WebGPU only: queue submissions, i.e. kernel runs, uploads and reads (gpu.js
  *   submits once for each); absent in the other modes;
  * - `allocations`: device values (kernel outputs and uploads) that took storage created for them;
@@ -30,7 +30,7 @@ import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type Gpuj
  *   which is not counted.
  */
 export interface GpujsStats extends BackendStats {
-  /** Executions of a primitive or a fused group (a reshape, which only relabels, aside). */
+  /** Executions of a primitive, a fused group or a fused batch (a reshape, which only relabels, aside). */
   readonly kernels: number;
   /** gpu.js kernels launched (a staged reduction or a fused group of N outputs launches several). */
   readonly launches: number;
@@ -58,6 +58,12 @@ export interface GpujsBackend extends Backend<GpujsHandle> {
   stats(): GpujsStats;
   /** Compiles a fused elementwise kernel (see `fused.ts`). */
   compileFused(kernel: FusedKernel): FusedRunner<GpujsHandle>;
+  /**
+   * Compiles a batch of one fused program over independent segments: each segment runs the fused
+   * kernels of the program over it alone (see `fused.ts`); one `kernels` execution per call, its
+   * gpu.js kernels counted in `launches`.
+   */
+  compileFusedBatch(batch: FusedBatch): FusedBatchRunner<GpujsHandle>;
   /** Clears the per-primitive launch record. */
   resetPrimStats(): void;
   /** Resolves when every scheduled kernel has run. */
@@ -109,6 +115,8 @@ export async function createGpujsBackend(options: Readonly<Record<string, unknow
       return run(inputs);
     };
   };
+  // NOTE: a batch is one execution however many segments (and gpu.js launches) it runs.
+  const compileFusedBatch = makeFusedBatchCompiler(compileFusedUncounted, ctx, () => counter.kernels++);
   const uploadKernels = rt.hostMemory ? 0 : 1;
   let disposed = false;
 
@@ -151,6 +159,7 @@ export async function createGpujsBackend(options: Readonly<Record<string, unknow
     },
     kernels,
     compileFused,
+    compileFusedBatch,
     stats: () => {
       const c = cache.stats();
       return {

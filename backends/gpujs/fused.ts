@@ -24,7 +24,7 @@
  * multiply and an add into one fused multiply-add, so results may differ in the last bit there.
  */
 import type { KernelTable } from '../../core/backend.js';
-import { isContiguousInput, showFused, type FusedKernel, type FusedOp, type FusedRunner } from '../../core/compile/fused.js';
+import { isContiguousInput, showFused, type FusedBatch, type FusedBatchRunner, type FusedKernel, type FusedOp, type FusedRunner } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { Buffer, GpujsHandle } from './buffers.js';
@@ -372,6 +372,85 @@ export function makeFusedCompiler(ctx: FusedContext): (kernel: FusedKernel) => F
         for (const t of temps) if (t) store.discard(t);
         if (!done) for (const m of made) if (m) store.discard(m);
       }
+    };
+  };
+}
+
+/** How a batch reads an input in one segment: that segment's elements in order, or one value. */
+type SegmentRead = 'elements' | 'single';
+
+const refuseBatch = (batch: FusedBatch, message: string): BackendError =>
+  new BackendError('compileFusedBatch', 'batch', `${message} (${showFused(batch.kernel)} over sizes [${batch.sizes.join(', ')}])`);
+
+/**
+ * The `compileFusedBatch` of a gpu.js backend, over its uncounted `compileFused`: gpu.js binds a
+ * fixed set of arrays per kernel, so each segment runs through the fused machinery of the program
+ * over that segment alone (cached per segment size and reads: segments of one size share their
+ * runner and compiled kernels), and is therefore what `compileFused` gives for it, bit for bit.
+ * Zero-size segments get empty host buffers without a launch. `count` is called once per call,
+ * after the call's arguments were checked (the backend's `stats().kernels`).
+ */
+export function makeFusedBatchCompiler(
+  compileFused: (kernel: FusedKernel) => FusedRunner<GpujsHandle>,
+  ctx: Pick<FusedContext, 'store'>,
+  count: () => void,
+): (batch: FusedBatch) => FusedBatchRunner<GpujsHandle> {
+  const { store } = ctx;
+  return (batch) => {
+    const { kernel, sizes } = batch;
+    if (!sizes.every((n) => Number.isInteger(n) && n >= 0)) throw refuseBatch(batch, 'segment sizes must be integers ≥ 0');
+    if (kernel.shape.length !== 1) throw refuseBatch(batch, `a rank-${kernel.shape.length} program (expected rank 1)`);
+    const n0 = kernel.shape[0]!;
+    if (sizes.length > 0 && n0 !== sizes[0]) throw refuseBatch(batch, `kernel.shape [${n0}] is not [sizes[0]]`);
+    /** Declared reads; undefined where `shape: [1], strides: [1]` cannot tell (decided per segment from its handle). */
+    const declared = kernel.inputs.map((inp, k): SegmentRead | undefined => {
+      const n = sizeOf(inp.shape);
+      if (inp.strides.length === 1 && inp.strides[0] === 0 && n === 1) return 'single';
+      if (inp.strides.length === 1 && inp.strides[0] === 1 && n === n0) return n === 1 ? undefined : 'elements';
+      throw refuseBatch(batch, `input ${k} (shape [${inp.shape.join(', ')}], strides [${inp.strides.join(', ')}]) is neither read in element order nor a single value`);
+    });
+
+    const runners = new Map<string, FusedRunner<GpujsHandle>>();
+    /** The runner of the program over `n` elements with these reads (`compileFused` checks the program). */
+    const runnerFor = (n: number, reads: readonly SegmentRead[]): FusedRunner<GpujsHandle> => {
+      const key = `${n}:${reads.join(',')}`;
+      let run = runners.get(key);
+      if (!run) {
+        const inputs = reads.map((r) => (r === 'single' ? { shape: [1], strides: [0] } : { shape: [n], strides: [1] }));
+        runners.set(key, (run = compileFused({ shape: [n], inputs, ops: kernel.ops, outputs: kernel.outputs })));
+      }
+      return run;
+    };
+    if (declared.every((r) => r !== undefined)) for (const n of new Set(sizes)) if (n > 0) runnerFor(n, declared as SegmentRead[]);
+    // a program check even when every segment is empty or the reads are decided later
+    if (sizes.every((n) => n === 0) || declared.some((r) => r === undefined)) validate(kernel);
+
+    return (segments) => {
+      if (segments.length !== sizes.length) throw new BackendError('fusedBatch', 'segments', `expected ${sizes.length} segments, got ${segments.length}`);
+      const reads = segments.map((seg, s) => {
+        if (seg.length !== kernel.inputs.length) throw new BackendError('fusedBatch', `segments[${s}]`, `expected ${kernel.inputs.length} inputs, got ${seg.length}`);
+        return seg.map((x, k): SegmentRead => {
+          if (x.handle.released) throw new BackendError('fusedBatch', `segments[${s}][${k}]`, 'the handle was released');
+          const got = x.handle.buffer.size;
+          const r = declared[k] ?? (got === 1 ? 'single' : 'elements');
+          const want = r === 'single' ? 1 : sizes[s]!;
+          if (got !== want) throw new BackendError('fusedBatch', `segments[${s}][${k}]`, `expected ${want} element${want === 1 ? '' : 's'} (${r === 'single' ? 'a single value' : `segment ${s} has ${sizes[s]}`}), got ${got}`);
+          return r;
+        });
+      });
+      count();
+      const made: GpujsHandle[][] = [];
+      try {
+        segments.forEach((seg, s) => {
+          const n = sizes[s]!;
+          // NOTE: gpu.js throws on zero-size kernels: an empty segment's outputs are empty host buffers
+          made.push(n === 0 ? kernel.outputs.map(() => store.wrap(store.host(new Float32Array(0)))) : runnerFor(n, reads[s]!)(seg));
+        });
+      } catch (e) {
+        for (const h of made.flat()) store.release(h);
+        throw e;
+      }
+      return made;
     };
   };
 }

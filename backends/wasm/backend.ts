@@ -7,13 +7,14 @@
  *
  * `compileFused` turns a fused elementwise program (what `jit` makes of a chain of elementwise
  * primitives) into one generated kernel, bit-identical to those primitives run one by one
- * (`fused.ts`). `stats()` counts kernel executions (a fused call is one; reshape, which relabels
+ * (`fused.ts`); `compileFusedBatch` runs one such program over several independent segments (an
+ * optimizer's update of every parameter) as one job of the thread pool. `stats()` counts kernel executions (a fused call is one; reshape, which relabels
  * a buffer, none) and buffers carved fresh rather than reusing released heap space.
  */
 import { availableParallelism } from 'node:os';
 import type { Backend, KernelInput, KernelTable } from '../../core/backend.js';
 import { countKernels } from '../../core/compile/count.js';
-import type { FusedKernel, FusedRunner } from '../../core/compile/fused.js';
+import type { FusedBatch, FusedBatchRunner, FusedKernel, FusedRunner } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf, type Shape } from '../../core/shape.js';
 import { binaryFns, compareFns, mapBinary, mapUnary, mapWhere, unaryFns, type BinaryFn, type UnaryFn } from '../cpu/elementwise.js';
@@ -24,7 +25,7 @@ import { gemm } from './gemm.js';
 import type { Block } from './heap.js';
 import { Runtime } from './runtime.js';
 import { fastBinary, fastCompare, fastReduce, fastUnary, fastWhere } from './elementwise.js';
-import { compileFusedExec } from './fused.js';
+import { compileFusedBatchExec, compileFusedExec, declaredReads, segmentReads, type FusedBatchExec, type SegmentRead } from './fused.js';
 import * as mv from './movement.js';
 
 /** A tensor's buffer: a block of the shared memory, shared by reshapes. */
@@ -61,6 +62,11 @@ export interface WasmBackend extends Backend<WasmHandle> {
   readonly runtime: Runtime;
   /** Compiles a fused elementwise kernel (see `fused.ts`): bit-identical to the primitives one by one. */
   compileFused(kernel: FusedKernel): FusedRunner<WasmHandle>;
+  /**
+   * Compiles a batch of one fused program over independent segments (see `fused.ts`): one job of
+   * the thread pool per call, each segment bit-identical to `compileFused` over it alone.
+   */
+  compileFusedBatch(batch: FusedBatch): FusedBatchRunner<WasmHandle>;
   /** Blocks until the worker threads have started; returns whether they have. */
   waitForThreads(ms?: number): boolean;
 }
@@ -134,6 +140,48 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         throw e;
       }
       return outs.map(wrap);
+    };
+  };
+
+  /**
+   * A batch's runner: one new buffer per segment and output, one kernel execution (and at most one
+   * thread-pool job) per call. The module is compiled at once unless an input's read depends on
+   * the handles (`declaredReads`), then at the first call with those reads (cached per reads).
+   */
+  const compileFusedBatch = (batch: FusedBatch): FusedBatchRunner<WasmHandle> => {
+    const declared = declaredReads(batch);
+    const { kernel, sizes } = batch;
+    const execs = new Map<string, FusedBatchExec>();
+    const execFor = (reads: readonly SegmentRead[]): FusedBatchExec => {
+      const key = reads.join(',');
+      let exec = execs.get(key);
+      if (!exec) execs.set(key, (exec = compileFusedBatchExec(rt, batch, reads)));
+      return exec;
+    };
+    if (declared.every((r) => r !== undefined)) execFor(declared as SegmentRead[]);
+    return (segments) => {
+      if (segments.length !== sizes.length) throw new BackendError('fusedBatch', 'segments', `expected ${sizes.length} segments, got ${segments.length}`);
+      segments.forEach((seg, s) => {
+        if (seg.length !== kernel.inputs.length) throw new BackendError('fusedBatch', `segments[${s}]`, `expected ${kernel.inputs.length} inputs, got ${seg.length}`);
+        seg.forEach((x, k) => {
+          if (x.handle.released) throw new BackendError('fusedBatch', `segments[${s}][${k}]`, 'the buffer was released');
+        });
+      });
+      const exec = execFor(segmentReads(batch, declared, segments.map((seg) => seg.map((x) => x.handle.buf.n))));
+      const outs: Buffer[][] = [];
+      try {
+        for (const n of sizes) {
+          const mine: Buffer[] = [];
+          outs.push(mine);
+          for (let o = 0; o < kernel.outputs.length; o++) mine.push(newBuffer(n));
+        }
+        counter.kernels++;
+        exec.run(segments.map((seg) => seg.map((x) => x.handle.buf.block.ptr)), outs.map((mine) => mine.map((b) => b.block.ptr)));
+      } catch (e) {
+        for (const b of outs.flat()) dropBuffer(b);
+        throw e;
+      }
+      return outs.map((mine) => mine.map(wrap));
     };
   };
 
@@ -238,6 +286,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     stats: () => ({ kernels: counter.kernels, allocations: counter.allocations }),
     kernels,
     compileFused,
+    compileFusedBatch,
   };
 }
 

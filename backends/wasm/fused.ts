@@ -29,17 +29,23 @@
  * Threads: the rows (or, for few rows, column ranges in multiples of 4) are split statically; each
  * element is computed by the same instructions whichever thread runs it.
  *
+ * Batches (`compileFusedBatchExec`, the backend's `compileFusedBatch`): one rank-1 program over
+ * several independent segments (every input read in element order or a single value) is one
+ * module whose `batch` function walks a table of pieces (ranges of one segment's elements, with
+ * their addresses) with the same element body as `run`; the whole batch is one job of the thread
+ * pool, its elements split statically and evenly among the threads (`batchShares`).
+ *
  * Compiled modules are cached per process by the program's structure (live instructions, collapsed
- * rank, how each input's inner axis is read; not the extents, strides or constants, which the
- * kernel reads from a parameter block), and loaded into a bounded number of thread-pool slots per
- * backend (least recently used first out).
+ * rank, how each input's inner axis is read, `run` or `batch`; not the extents, strides, segment
+ * sizes or constants, which the kernel reads from a parameter block), and loaded into a bounded
+ * number of thread-pool slots per backend (least recently used first out).
  */
-import { collapseFused, showFused, type FusedKernel, type FusedOp } from '../../core/compile/fused.js';
+import { collapseFused, showFused, type FusedBatch, type FusedKernel, type FusedOp } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import type { BinaryPrim, CompareOp, UnaryPrim } from '../../core/primitives.js';
 import { sizeOf } from '../../core/shape.js';
 import { binaryFns, unaryFns } from '../cpu/elementwise.js';
-import { call, F32, F32x4, F64, get, I32, Local, ModuleBuilder, V128, type Expr, type FuncRef } from './assembler.js';
+import { call, F32, F32x4, F64, get, I32, Local, ModuleBuilder, V128, type Expr, type FuncBuilder, type FuncRef } from './assembler.js';
 import { BINARY_OPS, UNARY_OPS } from './elementwise-kernels.js';
 import { hasSimdBinary, hasSimdUnary } from './elementwise.js';
 import type { Block } from './heap.js';
@@ -86,6 +92,8 @@ interface Program {
   readonly rank: number;
   readonly consts: number;
   readonly imports: readonly JsImport[];
+  /** The module's function: `run` (one kernel, `buildModule`) or `batch` (`buildBatchModule`). */
+  readonly entry: 'run' | 'batch';
   /** The cache key (a rendering of everything above). */
   readonly key: string;
 }
@@ -227,7 +235,7 @@ function normalise(kernel: FusedKernel, rank: number, strides: readonly (readonl
     }
   });
   const key = `r${rank} in:${inner.map((k) => k[0]).join('')} ${text.join(' ')} -> ${outputs.join(',')} js:${imports.map((im) => `${im.field}${im.math ? '=Math' : ''}`).join(',')}`;
-  return { program: { instrs, outputs, inner, rank, consts: constBits.length, imports, key }, constBits };
+  return { program: { instrs, outputs, inner, rank, consts: constBits.length, imports, entry: 'run', key }, constBits };
 }
 
 /**
@@ -242,6 +250,114 @@ function layout(program: Program, nInputs: number): { dims: number; input: (k: n
   return { dims: 0, input: (k) => inputAt + k * (1 + R), output: (o) => outputAt + o, consts: constAt, words: constAt + program.consts };
 }
 
+/** Pointer locals an element computation reads and advances. */
+interface ElementIo {
+  /** Each input's read pointer (undefined: the input is unused). */
+  readonly p: readonly (Local | undefined)[];
+  /** Each output's write pointer. */
+  readonly po: readonly Local[];
+  /** Strided inputs: byte steps of 1, 2, 3 and 4 elements (undefined for the others). */
+  readonly step: readonly (readonly [Local, Local, Local, Local] | undefined)[];
+  /** Inputs read as one value (vector programs): that value in the four lanes. */
+  readonly splat: readonly (Local | undefined)[];
+}
+
+/**
+ * Declares the constants' locals and loads them from the block at `pp` (word `at` on): f32 locals
+ * (bit-exact loads) and, for vector programs, their splats.
+ */
+function constantLocals(f: FuncBuilder, program: Program, vector: boolean, pp: Local, at: number): { cS: Local[]; cV: Local[] } {
+  const cS: Local[] = [];
+  const cV: Local[] = [];
+  for (let c = 0; c < program.consts; c++) {
+    const l = f.local('f32', `k${c}`);
+    f.set(l, F32.load(pp, 4 * (at + c)));
+    cS.push(l);
+    if (vector) {
+      const v = f.local('v128', `kv${c}`);
+      f.set(v, F32x4.splat(l));
+      cV.push(v);
+    }
+  }
+  return { cS, cV };
+}
+
+/**
+ * Declares one local per instruction value (vector and scalar) and returns the emitter of the
+ * element computation: 4 lanes (`vec`) or one element, reading the inputs at `io.p` and storing
+ * every output at `io.po`, each pointer advanced past what it read or wrote. The same code for
+ * every function of a module, so every element gets the same instructions whichever runs it.
+ */
+function elementBody(f: FuncBuilder, program: Program, refs: readonly FuncRef[], vector: boolean, io: ElementIo, consts: { cS: readonly Local[]; cV: readonly Local[] }): (vec: boolean) => void {
+  const { p, po, step, splat } = io;
+  const { cS, cV } = consts;
+  const vv = program.instrs.map((ins, i) => (vector && ins.kind !== 'const' ? f.local('v128', `v${i}`) : undefined));
+  const sv = program.instrs.map((ins, i) => (ins.kind !== 'const' ? f.local('f32', `x${i}`) : undefined));
+  const vget = (i: number): Expr => {
+    const ins = program.instrs[i]!;
+    return get(ins.kind === 'const' ? cV[ins.slot]! : vv[i]!);
+  };
+  const sget = (i: number): Expr => {
+    const ins = program.instrs[i]!;
+    return get(ins.kind === 'const' ? cS[ins.slot]! : sv[i]!);
+  };
+  return (vec) => {
+    program.instrs.forEach((ins, i) => {
+      if (ins.kind === 'const') return;
+      const dst = vec ? vv[i]! : sv[i]!;
+      const val = vec ? vget : sget;
+      switch (ins.kind) {
+        case 'load': {
+          const k = ins.input;
+          const at = p[k]!;
+          if (!vec) {
+            f.set(dst, F32.load(at));
+            if (program.inner[k] !== 'splat') f.inc(at, program.inner[k] === 'contiguous' ? 4 : step[k]![0]);
+          } else if (program.inner[k] === 'contiguous') {
+            f.set(dst, V128.load(at));
+            f.inc(at, 16);
+          } else if (program.inner[k] === 'splat') {
+            f.set(dst, splat[k]!);
+          } else {
+            const [s1, s2, s3, s4] = step[k]!;
+            let v: Expr = F32x4.splat(F32.load(at));
+            v = F32x4.replaceLane(v, 1, F32.load(I32.add(at, s1)));
+            v = F32x4.replaceLane(v, 2, F32.load(I32.add(at, s2)));
+            v = F32x4.replaceLane(v, 3, F32.load(I32.add(at, s3)));
+            f.set(dst, v);
+            f.inc(at, s4);
+          }
+          break;
+        }
+        case 'unary':
+          if (ins.js >= 0) f.set(dst, F32.fromF64(call(refs[ins.js]!, [F64.fromF32(val(ins.a))])));
+          else f.set(dst, UNARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a)));
+          break;
+        case 'binary':
+          if (ins.js >= 0) f.set(dst, F32.fromF64(call(refs[ins.js]!, [F64.fromF32(val(ins.a)), F64.fromF32(val(ins.b))])));
+          else f.set(dst, BINARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a), val(ins.b)));
+          break;
+        case 'compare':
+          f.set(dst, BINARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a), val(ins.b)));
+          break;
+        case 'where':
+          // NOTE: as the unfused `where` kernel: c ≠ 0 (true for NaN, false for −0) selects a's bits.
+          f.set(dst, vec ? V128.bitselect(val(ins.a), val(ins.b), F32x4.ne(val(ins.c), F32x4.splat(0))) : F32.select(val(ins.a), val(ins.b), F32.ne(val(ins.c), 0)));
+          break;
+      }
+    });
+    program.outputs.forEach((i, o) => {
+      f.store(po[o]!, vec ? vget(i) : sget(i));
+      f.inc(po[o]!, vec ? 16 : 4);
+    });
+  };
+}
+
+/** The module's JS imports (declared first, as imports must be). */
+function importsOf(m: ModuleBuilder, program: Program): FuncRef[] {
+  return program.imports.map((im) => m.importFunc('js', im.field, im.arity === 1 ? ['f64'] : ['f64', 'f64'], ['f64']));
+}
+
 /**
  * The module of a program: `run(params, r0, r1, j0, j1)` computes rows [r0, r1) of the collapsed
  * output (all axes but the last), columns [j0, j1) of each, reading extents, addresses, strides
@@ -249,7 +365,7 @@ function layout(program: Program, nInputs: number): { dims: number; input: (k: n
  */
 function buildModule(program: Program, nInputs: number): Uint8Array {
   const m = new ModuleBuilder(MEMORY_PAGES);
-  const refs: FuncRef[] = program.imports.map((im) => m.importFunc('js', im.field, im.arity === 1 ? ['f64'] : ['f64', 'f64'], ['f64']));
+  const refs = importsOf(m, program);
   // NOTE: a program calling JS functions runs the scalar loop only (one call per element).
   const vector = program.imports.length === 0;
   const R = program.rank;
@@ -281,19 +397,7 @@ function buildModule(program: Program, nInputs: number): Uint8Array {
       f.set(b, I32.load(pp, 4 * lay.output(o)));
       return b;
     });
-    // constants: f32 locals (bit-exact loads) and their splats
-    const cS: Local[] = [];
-    const cV: Local[] = [];
-    for (let c = 0; c < program.consts; c++) {
-      const l = f.local('f32', `k${c}`);
-      f.set(l, F32.load(pp, 4 * (lay.consts + c)));
-      cS.push(l);
-      if (vector) {
-        const v = f.local('v128', `kv${c}`);
-        f.set(v, F32x4.splat(l));
-        cV.push(v);
-      }
-    }
+    const consts = constantLocals(f, program, vector, pp, lay.consts);
 
     const inner = D[R - 1]!;
     const outer = R - 1;
@@ -331,70 +435,7 @@ function buildModule(program: Program, nInputs: number): Uint8Array {
       return [s1, s2, s3, s4] as const;
     });
     const splat = program.inner.map((k, i) => (k === 'splat' && vector ? f.local('v128', `splat${i}`) : undefined));
-
-    // one local per instruction value, vector and scalar (constants use theirs)
-    const vv = program.instrs.map((ins, i) => (vector && ins.kind !== 'const' ? f.local('v128', `v${i}`) : undefined));
-    const sv = program.instrs.map((ins, i) => (ins.kind !== 'const' ? f.local('f32', `x${i}`) : undefined));
-    const vget = (i: number): Expr => {
-      const ins = program.instrs[i]!;
-      return get(ins.kind === 'const' ? cV[ins.slot]! : vv[i]!);
-    };
-    const sget = (i: number): Expr => {
-      const ins = program.instrs[i]!;
-      return get(ins.kind === 'const' ? cS[ins.slot]! : sv[i]!);
-    };
-
-    /** The element computation, vector (4 lanes) or scalar. */
-    const body = (vec: boolean) => {
-      program.instrs.forEach((ins, i) => {
-        if (ins.kind === 'const') return;
-        const dst = vec ? vv[i]! : sv[i]!;
-        const val = vec ? vget : sget;
-        switch (ins.kind) {
-          case 'load': {
-            const k = ins.input;
-            const at = p[k]!;
-            if (!vec) {
-              f.set(dst, F32.load(at));
-              if (program.inner[k] !== 'splat') f.inc(at, program.inner[k] === 'contiguous' ? 4 : step[k]![0]);
-            } else if (program.inner[k] === 'contiguous') {
-              f.set(dst, V128.load(at));
-              f.inc(at, 16);
-            } else if (program.inner[k] === 'splat') {
-              f.set(dst, splat[k]!);
-            } else {
-              const [s1, s2, s3, s4] = step[k]!;
-              let v: Expr = F32x4.splat(F32.load(at));
-              v = F32x4.replaceLane(v, 1, F32.load(I32.add(at, s1)));
-              v = F32x4.replaceLane(v, 2, F32.load(I32.add(at, s2)));
-              v = F32x4.replaceLane(v, 3, F32.load(I32.add(at, s3)));
-              f.set(dst, v);
-              f.inc(at, s4);
-            }
-            break;
-          }
-          case 'unary':
-            if (ins.js >= 0) f.set(dst, F32.fromF64(call(refs[ins.js]!, [F64.fromF32(val(ins.a))])));
-            else f.set(dst, UNARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a)));
-            break;
-          case 'binary':
-            if (ins.js >= 0) f.set(dst, F32.fromF64(call(refs[ins.js]!, [F64.fromF32(val(ins.a)), F64.fromF32(val(ins.b))])));
-            else f.set(dst, BINARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a), val(ins.b)));
-            break;
-          case 'compare':
-            f.set(dst, BINARY_OPS[ins.op]![vec ? 0 : 1](val(ins.a), val(ins.b)));
-            break;
-          case 'where':
-            // NOTE: as the unfused `where` kernel: c ≠ 0 (true for NaN, false for −0) selects a's bits.
-            f.set(dst, vec ? V128.bitselect(val(ins.a), val(ins.b), F32x4.ne(val(ins.c), F32x4.splat(0))) : F32.select(val(ins.a), val(ins.b), F32.ne(val(ins.c), 0)));
-            break;
-        }
-      });
-      program.outputs.forEach((i, o) => {
-        f.store(po[o]!, vec ? vget(i) : sget(i));
-        f.inc(po[o]!, vec ? 16 : 4);
-      });
-    };
+    const body = elementBody(f, program, refs, vector, { p, po, step, splat }, consts);
 
     /** Moves the row coordinates on by one (axis a and the carries into the axes before it). */
     const advance = (a: number) => {
@@ -423,6 +464,58 @@ function buildModule(program: Program, nInputs: number): Uint8Array {
   return m.bytes();
 }
 
+/**
+ * Words of a batch's parameter block: the constants' f32 bits, then one entry per piece (a range
+ * of one segment's elements): its element count, each input's byte address where the piece
+ * starts (a single-value input: its address), each output's byte address where the piece starts.
+ */
+function batchLayout(program: Program, nInputs: number): { entry: number; count: number; input: (k: number) => number; output: (o: number) => number; words: (pieces: number) => number } {
+  const entry = 1 + nInputs + program.outputs.length;
+  return { entry, count: 0, input: (k) => 1 + k, output: (o) => 1 + nInputs + o, words: (pieces) => program.consts + pieces * entry };
+}
+
+/**
+ * The module of a batch program (rank 1, every input contiguous or a single value):
+ * `batch(params, e0, e1)` runs pieces [e0, e1) of the table in the parameter block at `params`
+ * (`batchLayout`), each with the element body of `buildModule` (the same emitters, the same
+ * vector loop and scalar tail) over its range.
+ */
+function buildBatchModule(program: Program, nInputs: number): Uint8Array {
+  if (program.rank !== 1 || program.inner.includes('strided')) throw new Error(`batch module of a rank-${program.rank} or strided program`);
+  const m = new ModuleBuilder(MEMORY_PAGES);
+  const refs = importsOf(m, program);
+  // NOTE: as in `buildModule`, a program calling JS functions runs the scalar loop only.
+  const vector = program.imports.length === 0;
+  const lay = batchLayout(program, nInputs);
+  const params: [string, 'i32'][] = ['params', 'e0', 'e1'].map((n) => [n, 'i32']);
+  m.func('batch', params, [], (f, pp, e0, e1) => {
+    const consts = constantLocals(f, program, vector, pp, 0);
+    const p = program.inner.map((k, i) => (k !== 'unused' ? f.local('i32', `p${i}`) : undefined));
+    const po = program.outputs.map((_, o) => f.local('i32', `po${o}`));
+    const splat = program.inner.map((k, i) => (k === 'splat' && vector ? f.local('v128', `splat${i}`) : undefined));
+    const q = f.local('i32', 'q'), e = f.local('i32', 'e'), j = f.local('i32', 'j'), n = f.local('i32', 'n'), n4 = f.local('i32', 'n4');
+    const body = elementBody(f, program, refs, vector, { p, po, step: [], splat }, consts);
+
+    // q: the address of entry e
+    f.set(q, I32.add(pp, I32.mul(I32.add(I32.mul(e0, lay.entry), program.consts), 4)));
+    f.for(e, e0, e1, 1, () => {
+      f.set(n, I32.load(q, 4 * lay.count));
+      p.forEach((l, k) => {
+        if (l) f.set(l, I32.load(q, 4 * lay.input(k)));
+      });
+      po.forEach((l, o) => f.set(l, I32.load(q, 4 * lay.output(o))));
+      splat.forEach((l, k) => {
+        if (l) f.set(l, V128.load32Splat(p[k]!));
+      });
+      f.set(n4, vector ? I32.and(n, -4) : 0);
+      if (vector) f.for(j, 0, n4, 4, () => body(true));
+      f.for(j, n4, n, 1, () => body(false));
+      f.inc(q, 4 * lay.entry);
+    });
+  });
+  return m.bytes();
+}
+
 /** Process-wide cache of compiled modules, by program key (least recently used first out). */
 const modules = new Map<string, WasmModule>();
 
@@ -431,7 +524,7 @@ function moduleFor(program: Program, nInputs: number): WasmModule {
   if (mod) {
     modules.delete(program.key);
   } else {
-    mod = new Wasm.Module(buildModule(program, nInputs));
+    mod = new Wasm.Module(program.entry === 'run' ? buildModule(program, nInputs) : buildBatchModule(program, nInputs));
     if (modules.size >= MODULE_CACHE_SIZE) modules.delete(modules.keys().next().value as string);
   }
   modules.set(program.key, mod);
@@ -479,7 +572,7 @@ class FusedSlots {
       functions: Object.fromEntries(program.imports.map((im) => [im.field, im.fn])),
       math: everyThread ? Object.fromEntries(program.imports.map((im) => [im.field, im.math!])) : undefined,
     };
-    const id = this.rt.pool.load(mod, 'run', slot, imports);
+    const id = this.rt.pool.load(mod, program.entry, slot, imports);
     const loaded: Loaded = { id, slot, everyThread, evicted: false };
     this.#loaded.set(program.key, loaded);
     return loaded;
@@ -557,6 +650,159 @@ export function compileFusedExec(rt: Runtime, kernel: FusedKernel): FusedExec {
       for (let k = 0; k < nInputs; k++) words[w0 + lay.input(k)] = inputs[k]!;
       for (let o = 0; o < outputs.length; o++) words[w0 + lay.output(o)] = outputs[o]!;
       rt.pool.runLoaded(loaded.id, ranges.map(([a, b, c, d]) => [at, a, b, c, d]));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches: one program over several independent segments in one dispatch
+
+/** How a batch reads an input in every segment: that segment's elements in order, or one value. */
+export type SegmentRead = 'elements' | 'single';
+
+function invalidBatch(batch: FusedBatch, why: string): never {
+  throw new BackendError('compileFusedBatch', 'batch', `${why} in ${showFused(batch.kernel)} over sizes [${batch.sizes.join(', ')}]`);
+}
+
+/**
+ * How a batch declares each input to be read (see `FusedBatch`): `single` for `strides: [0]`,
+ * `elements` for `strides: [1]` over more than one element, undefined where the declaration
+ * cannot tell (`shape: [1], strides: [1]`, i.e. `sizes[0]` is 1: `segmentReads` decides from the
+ * handles). Throws a `BackendError` for a batch not of that form or a malformed program.
+ */
+export function declaredReads(batch: FusedBatch): (SegmentRead | undefined)[] {
+  const { kernel, sizes } = batch;
+  if (!sizes.every((n) => Number.isInteger(n) && n >= 0)) invalidBatch(batch, 'segment sizes must be integers ≥ 0');
+  if (kernel.shape.length !== 1) invalidBatch(batch, `a rank-${kernel.shape.length} program (expected rank 1)`);
+  const n0 = kernel.shape[0]!;
+  if (sizes.length > 0 && n0 !== sizes[0]) invalidBatch(batch, `kernel.shape [${n0}] is not [sizes[0]]`);
+  validate(kernel);
+  return kernel.inputs.map((inp, k) => {
+    const n = sizeOf(inp.shape);
+    if (inp.strides[0] === 0 && n === 1) return 'single';
+    if (inp.strides[0] === 1 && n === n0) return n === 1 ? undefined : 'elements';
+    return invalidBatch(batch, `input ${k} (shape [${inp.shape.join(', ')}], strides [${inp.strides.join(', ')}]) is neither read in element order nor a single value`);
+  });
+}
+
+/**
+ * The reads of a batch for one call: the declared ones (`declaredReads`), an undecided input read
+ * in element order where some segment of other than one element passes more or fewer than one
+ * element for it, else as a single value. Throws a `BackendError` naming the segment and input
+ * whose element count (`counts[s][k]`) does not fit its read.
+ */
+export function segmentReads(batch: FusedBatch, declared: readonly (SegmentRead | undefined)[], counts: readonly (readonly number[])[]): SegmentRead[] {
+  const { sizes } = batch;
+  const reads = declared.map((d, k): SegmentRead => d ?? (sizes.some((n, s) => n !== 1 && counts[s]![k] !== 1) ? 'elements' : 'single'));
+  counts.forEach((c, s) => {
+    reads.forEach((r, k) => {
+      const want = r === 'single' ? 1 : sizes[s]!;
+      if (c[k] !== want) throw new BackendError('fusedBatch', `segments[${s}][${k}]`, `expected ${want} element${want === 1 ? '' : 's'} (${r === 'single' ? 'a single value' : `segment ${s} has ${sizes[s]}`}), got ${c[k]}`);
+    });
+  });
+  return reads;
+}
+
+/** A range of one segment's elements: what one entry of a batch's table computes. */
+export interface BatchPiece {
+  readonly segment: number;
+  readonly start: number;
+  readonly count: number;
+}
+
+/**
+ * @internal The static split of a batch among `parts` threads: the segments' elements, laid end
+ * to end, cut into `parts` ranges as equal as possible (each cut moved down to a multiple of 4
+ * elements of its segment, so the vector loop keeps its alignment), each range a run of pieces.
+ * Returns the pieces (in segment and element order, zero-size segments having none) and, per
+ * non-empty share, its range of pieces. Depends on the sizes and `parts` only.
+ */
+export function batchShares(sizes: readonly number[], parts: number): { pieces: BatchPiece[]; shares: [number, number][] } {
+  const offsets: number[] = [0];
+  for (const n of sizes) offsets.push(offsets[offsets.length - 1]! + n);
+  const total = offsets[sizes.length]!;
+  /** The segment holding global element `c` (the last of equal offsets: a non-empty one). */
+  const segmentAt = (c: number): number => {
+    let lo = 0, hi = sizes.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (offsets[mid]! <= c) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const cuts: number[] = [0];
+  for (let t = 1; t < parts; t++) {
+    const c = Math.floor((total * t) / parts);
+    const s = segmentAt(c);
+    cuts.push(Math.max(cuts[t - 1]!, c - ((c - offsets[s]!) % 4)));
+  }
+  cuts.push(total);
+  const pieces: BatchPiece[] = [];
+  const shares: [number, number][] = [];
+  for (let t = 0; t < parts; t++) {
+    const [a, b] = [cuts[t]!, cuts[t + 1]!];
+    if (b <= a) continue;
+    const first = pieces.length;
+    for (let s = segmentAt(a); s < sizes.length && offsets[s]! < b; s++) {
+      const lo = Math.max(a, offsets[s]!), hi = Math.min(b, offsets[s + 1]!);
+      if (hi > lo) pieces.push({ segment: s, start: lo - offsets[s]!, count: hi - lo });
+    }
+    shares.push([first, pieces.length]);
+  }
+  return { pieces, shares };
+}
+
+/** A compiled batch on one backend: runs it over given input and output addresses. */
+export interface FusedBatchExec {
+  /** Runs every segment: per segment, its inputs' and its outputs' byte addresses. */
+  run(inputs: readonly (readonly number[])[], outputs: readonly (readonly number[])[]): void;
+}
+
+/**
+ * Compiles a batch (see `FusedBatch`) for the runtime `rt`, its inputs read as `reads` says: one
+ * generated module whose `batch` function runs a table of pieces (`batchShares`), the whole batch
+ * ONE job of the thread pool (shares balanced by elements), or none when every segment is empty.
+ *
+ * NOTE: bit-identity. Each element gets exactly the instructions `compileFusedExec` gives it for
+ * the segment alone (the same normalised program, `elementBody`, vector and scalar forms equal
+ * per lane), so how the segments are cut into pieces and shares changes no bit.
+ */
+export function compileFusedBatchExec(rt: Runtime, batch: FusedBatch, reads: readonly SegmentRead[]): FusedBatchExec {
+  const { kernel, sizes } = batch;
+  const nInputs = kernel.inputs.length;
+  const { program: single, constBits } = normalise(kernel, 1, reads.map((r) => (r === 'single' ? [0] : [1])));
+  const program: Program = { ...single, entry: 'batch', key: `batch ${single.key}` };
+  let slots = slotsOf.get(rt);
+  if (!slots) slotsOf.set(rt, (slots = new FusedSlots(rt)));
+  const state = slots;
+  let loaded = state.acquire(program, nInputs);
+  const lay = batchLayout(program, nInputs);
+
+  const total = sizes.reduce((a, n) => a + n, 0);
+  const work = total * Math.max(1, program.instrs.length);
+  const plan = (everyThread: boolean) => batchShares(sizes, everyThread && work >= PARALLEL_MIN_WORK ? rt.threads : 1);
+  let split = plan(loaded.everyThread);
+
+  return {
+    run: (inputs, outputs) => {
+      if (total === 0) return;
+      if (loaded.evicted) {
+        loaded = state.acquire(program, nInputs);
+        split = plan(loaded.everyThread);
+      }
+      const at = state.params(lay.words(split.pieces.length));
+      const words = rt.heap.i32;
+      const w0 = at / 4;
+      constBits.forEach((b, c) => (words[w0 + c] = b | 0));
+      split.pieces.forEach((piece, e) => {
+        const q = w0 + program.consts + e * lay.entry;
+        const ins = inputs[piece.segment]!, outs = outputs[piece.segment]!;
+        words[q + lay.count] = piece.count;
+        for (let k = 0; k < nInputs; k++) words[q + lay.input(k)] = ins[k]! + (reads[k] === 'single' ? 0 : 4 * piece.start);
+        for (let o = 0; o < outs.length; o++) words[q + lay.output(o)] = outs[o]! + 4 * piece.start;
+      });
+      rt.pool.runLoaded(loaded.id, split.shares.map(([e0, e1]) => [at, e0, e1]));
     },
   };
 }

@@ -8,9 +8,9 @@
  * the graph, when the group stores it as an extra output). Every member's users lie in its group
  * and flow to the group's root, so grouping can never make a cycle.
  */
-import { broadcastStrides, sameShape, type Shape } from '../shape.js';
+import { broadcastStrides, sameShape, sizeOf, stridesOf, type Shape } from '../shape.js';
 import type { PrimName, PrimParams } from '../primitives.js';
-import type { FusedInput, FusedKernel, FusedOp } from './fused.js';
+import { isContiguousInput, type FusedInput, type FusedKernel, type FusedOp } from './fused.js';
 import type { Graph, GraphNode } from './graph.js';
 
 /** How the fuser treats a primitive. */
@@ -34,9 +34,21 @@ export const PRIM_CLASS: { readonly [P in PrimName]: PrimClass } = {
  */
 export const FUSION_LIMITS = { inputs: 12, ops: 96, duplicates: 4 } as const;
 
-/** One step of a plan before it meets a backend: a primitive, or a fused group. */
+/** A fused group of a plan. */
+export type FusedStep = Extract<PlannedStep, { kind: 'fused' }>;
+
+/** One step of a plan before it meets a backend: a primitive, a fused group, or a batch of them. */
 export type PlannedStep =
   | { readonly kind: 'node'; readonly node: number }
+  | {
+      /** Fused groups with one program, run as the segments of one launch (see `FusedBatch`). */
+      readonly kind: 'batch';
+      /** The program over a 1-D shape (every input in element order or a single value). */
+      readonly kernel: FusedKernel;
+      readonly sizes: readonly number[];
+      /** The groups, one per segment, in graph order. */
+      readonly members: readonly FusedStep[];
+    }
   | {
       readonly kind: 'fused';
       readonly kernel: FusedKernel;
@@ -48,8 +60,65 @@ export type PlannedStep =
       readonly members: readonly number[];
     };
 
+/**
+ * Nodes a group can hold: elementwise primitives, and reshapes (a row-major reshape keeps the
+ * element order, so inside a group it is no instruction at all).
+ */
 function isElementwise(n: GraphNode): n is Extract<GraphNode, { kind: 'prim' }> {
-  return n.kind === 'prim' && PRIM_CLASS[n.prim] === 'elementwise';
+  return n.kind === 'prim' && (PRIM_CLASS[n.prim] === 'elementwise' || n.prim === 'reshape');
+}
+
+/**
+ * The coarsest shape whose row-major order refines both `a` and `b` (every axis of either is a run
+ * of its consecutive axes), extent-1 axes dropped; undefined when the sizes differ or no such
+ * shape exists (e.g. [4, 6] and [6, 4]). A group iterates over such a shape, so that members seen
+ * through reshapes still read their operands through strides.
+ */
+export function refineShapes(a: Shape, b: Shape): number[] | undefined {
+  const n = sizeOf(a);
+  if (n !== sizeOf(b)) return undefined;
+  if (n === 0) return sameShape(a, b) ? [...a] : undefined;
+  const bounds = (s: Shape): number[] => {
+    const out: number[] = [];
+    let p = 1;
+    for (let i = s.length - 1; i >= 0; i--) out.push((p *= s[i]!));
+    return out;
+  };
+  const all = [...new Set([...bounds(a), ...bounds(b)])].sort((x, y) => x - y);
+  const dims: number[] = [];
+  let prev = 1;
+  for (const q of all) {
+    if (q % prev !== 0) return undefined;
+    if (q !== prev) dims.unshift(q / prev);
+    prev = q;
+  }
+  return dims;
+}
+
+/**
+ * Strides over the refined shape `fine` of a value read with `strides` over the coarser `shape`
+ * (same element order): each axis of `shape` is a run of axes of `fine`.
+ */
+function refineStrides(shape: Shape, strides: readonly number[], fine: Shape): number[] {
+  const out = new Array<number>(fine.length).fill(0);
+  let f = fine.length - 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    let extent = shape[d]!;
+    let inner = 1;
+    while (extent > 1) {
+      const e = fine[f]!;
+      out[f] = strides[d]! * inner;
+      inner *= e;
+      extent /= e;
+      f--;
+    }
+  }
+  return out;
+}
+
+/** True when node `n` can be computed at the element index of a group iterating over `g`. */
+function fitsGroup(n: Extract<GraphNode, { kind: 'prim' }>, g: Shape): boolean {
+  return sameShape(n.shape, g) || refineShapes(n.shape, g) !== undefined;
 }
 
 /** A size-1 constant: folded into a fused program as an immediate. */
@@ -79,13 +148,14 @@ export function fuseGraph(graph: Graph, live: readonly boolean[], users: readonl
       if (groupsOf[u]!.length === 0) fits = false;
       for (const g of groupsOf[u]!) target.add(g);
     }
-    fits &&= target.size <= FUSION_LIMITS.duplicates && [...target].every((g) => sameShape(groupShape[g]!, n.shape) && members[g]!.length < FUSION_LIMITS.ops);
+    fits &&= target.size <= FUSION_LIMITS.duplicates && [...target].every((g) => fitsGroup(n, groupShape[g]!) && members[g]!.length < FUSION_LIMITS.ops);
     if (fits) {
       for (const g of target) {
+        if (!sameShape(groupShape[g]!, n.shape)) groupShape[g] = refineShapes(groupShape[g]!, n.shape)!;
         groupsOf[i]!.push(g);
         members[g]!.push(i);
       }
-    } else {
+    } else if (n.prim !== 'reshape') {
       groupsOf[i]!.push(groupShape.length);
       groupShape.push(n.shape);
       members.push([i]);
@@ -110,7 +180,7 @@ export function fuseGraph(graph: Graph, live: readonly boolean[], users: readonl
     }
     const g = rootOf.get(i);
     if (g === undefined) continue;
-    const built = buildKernel(nodes, members[g]!, stored(g));
+    const built = buildKernel(nodes, members[g]!, groupShape[g]!, stored(g));
     // A group that does not fuse (a single primitive, or over the limits) runs as its members,
     // each of which must then be stored: only groups without duplicated members may do that.
     if (built) steps.push(built);
@@ -134,11 +204,10 @@ function dedupe(steps: readonly PlannedStep[]): PlannedStep[] {
 }
 
 /**
- * The fused program of a group, or undefined when it is a single primitive (run as itself) or
+ * The fused program of a group, or undefined when it is a single member (run as itself) or
  * exceeds the limits (then its members run one by one).
  */
-function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored: (m: number) => boolean): PlannedStep | undefined {
-  const shape = nodes[ms[ms.length - 1]!]!.shape;
+function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: Shape, stored: (m: number) => boolean): FusedStep | undefined {
   const ops: FusedOp[] = [];
   const inputs: FusedInput[] = [];
   /** The graph node read by each kernel input. */
@@ -148,8 +217,12 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored:
   /** One load per (node, strides). */
   const loads = new Map<string, number>();
 
-  /** The instruction that gives node `j` at the group's element index. */
-  const operand = (j: number): number => {
+  /**
+   * The instruction that gives node `j` at the group's element index, read by a member of shape
+   * `at` (broadcast to it, as the primitive does; a reshape reads its operand in element order:
+   * `inOrder`), through strides over the group's shape, which refines every member's.
+   */
+  const operand = (j: number, at: Shape, inOrder: boolean): number => {
     const inGroup = value.get(j);
     if (inGroup !== undefined) return inGroup;
     const n = nodes[j]!;
@@ -158,7 +231,9 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored:
       ops.push({ kind: 'const', value: c });
       return ops.length - 1;
     }
-    const strides = broadcastStrides(n.shape, shape);
+    const strides = sizeOf(n.shape) === 1 ? shape.map(() => 0)
+      : inOrder ? stridesOf(shape)
+        : refineStrides(at, broadcastStrides(n.shape, at), shape);
     const key = `${j}:${strides.join(',')}`;
     const known = loads.get(key);
     if (known !== undefined) return known;
@@ -172,9 +247,10 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored:
   let prims = 0;
   for (const m of ms) {
     const n = nodes[m] as Extract<GraphNode, { kind: 'prim' }>;
-    const args = n.inputs.map(operand);
-    if (n.prim === 'broadcast') {
-      // NOTE: a broadcast member is its operand read through stride-0 axes: no instruction.
+    const args = n.inputs.map((j) => operand(j, n.shape, n.prim === 'reshape'));
+    if (n.prim === 'broadcast' || n.prim === 'reshape') {
+      // NOTE: a broadcast member is its operand read through stride-0 axes, a reshape member its
+      // operand in the same element order: neither is an instruction.
       value.set(m, args[0]!);
       continue;
     }
@@ -184,7 +260,7 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], stored:
   }
   if (inputs.length > FUSION_LIMITS.inputs) return undefined;
   const outputs = ms.filter(stored);
-  if (prims < 2 && outputs.length === 1) return undefined;
+  if (ms.length < 2 && outputs.length === 1) return undefined;
   return {
     kind: 'fused',
     kernel: { shape, inputs, ops, outputs: outputs.map((m) => value.get(m)!) },
@@ -208,4 +284,58 @@ function instruction(prim: PrimName, params: PrimParams[PrimName], a: readonly n
     default:
       throw new Error(`internal error: ${prim} is not an elementwise instruction`);
   }
+}
+
+/**
+ * Batches fused groups that run one program over independent tensors (an optimizer's update of
+ * every parameter tensor): groups whose inputs are all read in element order or are single values,
+ * and whose outputs only the caller (or the group itself) reads (no other step uses them, so
+ * running them later changes nothing), with the same program, become the segments of one batch step where the last of them
+ * stood.
+ */
+export function batchGroups(steps: readonly PlannedStep[], users: readonly (readonly number[])[]): PlannedStep[] {
+  const kindsOf = (s: FusedStep): string[] | undefined => {
+    const k = s.kernel;
+    const kinds: string[] = [];
+    for (let i = 0; i < k.inputs.length; i++) {
+      const inp = k.inputs[i]!;
+      if (inp.shape.reduce((a, b) => a * b, 1) === 1) kinds.push('s');
+      else if (isContiguousInput(k, i)) kinds.push('c');
+      else return undefined;
+    }
+    return kinds;
+  };
+  const keyOf = (s: FusedStep): string | undefined => {
+    const kinds = kindsOf(s);
+    const inside = new Set(s.members);
+    if (kinds === undefined || s.outputs.some((o) => users[o]!.some((u) => !inside.has(u)))) return undefined;
+    return JSON.stringify([s.kernel.ops, s.kernel.outputs, kinds]);
+  };
+  const byKey = new Map<string, number[]>();
+  steps.forEach((s, i) => {
+    if (s.kind !== 'fused') return;
+    const key = keyOf(s);
+    if (key === undefined) return;
+    const list = byKey.get(key) ?? [];
+    list.push(i);
+    byKey.set(key, list);
+  });
+  const placed = new Map<number, PlannedStep>();
+  const dropped = new Set<number>();
+  for (const list of byKey.values()) {
+    if (list.length < 2) continue;
+    const members = list.map((i) => steps[i] as FusedStep);
+    const first = members[0]!.kernel;
+    const n0 = first.shape.reduce((a, b) => a * b, 1);
+    const kernel: FusedKernel = {
+      shape: [n0],
+      inputs: kindsOf(members[0]!)!.map((kind) => (kind === 's' ? { shape: [1], strides: [0] } : { shape: [n0], strides: [1] })),
+      ops: first.ops,
+      outputs: first.outputs,
+    };
+    const sizes = members.map((m) => m.kernel.shape.reduce((a, b) => a * b, 1));
+    for (const i of list) dropped.add(i);
+    placed.set(list[list.length - 1]!, { kind: 'batch', kernel, sizes, members });
+  }
+  return steps.flatMap((s, i) => (placed.has(i) ? [placed.get(i)!] : dropped.has(i) ? [] : [s]));
 }

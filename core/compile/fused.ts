@@ -53,6 +53,26 @@ export interface FusedKernel {
 /** Runs a compiled fused kernel: input handles in, one new output handle per `outputs` entry. */
 export type FusedRunner<H> = (inputs: readonly { readonly handle: H; readonly shape: Shape }[]) => H[];
 
+/**
+ * One fused program applied to several independent groups in one launch (an optimizer's update of
+ * every parameter tensor, as PyTorch's multi-tensor "foreach" kernels do). `kernel` is the program
+ * over a 1-D shape: each of its inputs is read in element order (`strides: [1]`, as many elements
+ * as the output) or is a single value (`shape: [1]`, `strides: [0]`), so the program does not
+ * depend on a segment's size. Segment s computes `sizes[s]` elements from its own inputs into its
+ * own outputs; `kernel.shape` is `[sizes[0]]`.
+ */
+export interface FusedBatch {
+  readonly kernel: FusedKernel;
+  /** Elements of each segment (every output of segment s has `sizes[s]` elements). */
+  readonly sizes: readonly number[];
+}
+
+/**
+ * Runs a compiled batch: for each segment, its input handles (in the kernel's input order); returns
+ * for each segment one new output handle per `kernel.outputs` entry.
+ */
+export type FusedBatchRunner<H> = (segments: readonly (readonly { readonly handle: H; readonly shape: Shape }[])[]) => H[][];
+
 /** Exhaustive tables of what a lowering emits for each elementwise operator. */
 export interface FusedOpTable<U, B = U, C = B> {
   readonly unary: { readonly [P in UnaryPrim]: U };

@@ -11,14 +11,22 @@ import { BackendError, BoundarySegError } from '../errors.js';
 import type { PrimName, PrimParams } from '../primitives.js';
 import type { RandomKey } from '../random.js';
 import type { Shape } from '../shape.js';
-import type { FusedRunner } from './fused.js';
-import { fuseGraph, type PlannedStep } from './fuse.js';
+import type { FusedBatchRunner, FusedRunner } from './fused.js';
+import { batchGroups, fuseGraph, type FusedStep, type PlannedStep } from './fuse.js';
 import { liveNodes, usersOf, type Graph } from './graph.js';
 
 /** One executable step. Slots are graph node ids. */
 type ExecStep =
   | { readonly kind: 'prim'; readonly prim: PrimName; readonly params: PrimParams[PrimName]; readonly ins: readonly number[]; readonly out: number; release: number[] }
   | { readonly kind: 'fused'; readonly run: FusedRunner<unknown>; readonly ins: readonly number[]; readonly outs: readonly number[]; release: number[] }
+  | {
+      readonly kind: 'batch';
+      readonly run: FusedBatchRunner<unknown>;
+      readonly segments: readonly { readonly ins: readonly number[]; readonly outs: readonly number[] }[];
+      /** Every segment's inputs (for liveness). */
+      readonly ins: readonly number[];
+      release: number[];
+    }
   | { readonly kind: 'host'; readonly compute: (keys: readonly RandomKey[]) => ArrayLike<number>; readonly out: number; release: number[] };
 
 /** What a plan is called with. */
@@ -52,7 +60,7 @@ export interface PlanOptions {
 export class Plan {
   readonly #backend: Backend;
   readonly #graph: Graph;
-  readonly #steps: ExecStep[] = [];
+  #steps: ExecStep[] = [];
   readonly #shapes: Shape[];
   /** Constant handles (uploaded constants and aliases of captured tensors), by slot. */
   readonly #constants = new Map<number, unknown>();
@@ -68,22 +76,21 @@ export class Plan {
     const live = liveNodes(graph);
     const users = usersOf(graph, live);
     const fuse = options.fuse !== false && backend.compileFused !== undefined;
-    const planned: PlannedStep[] = fuse
+    const fused: PlannedStep[] = fuse
       ? fuseGraph(graph, live, users)
       : graph.nodes.flatMap((n, i) => (live[i] && n.kind === 'prim' ? [{ kind: 'node', node: i } as const] : []));
+    const planned = fuse && backend.compileFusedBatch ? batchGroups(fused, users) : fused;
 
     // Host-computed values first (they read only the call's keys).
     graph.nodes.forEach((n, i) => {
       if (live[i] && n.kind === 'host') this.#steps.push({ kind: 'host', compute: n.compute, out: i, release: [] });
     });
     let fusedGroups = 0;
-    for (const s of planned) {
-      if (s.kind === 'node') {
-        const n = graph.nodes[s.node]!;
-        if (n.kind !== 'prim') continue;
-        this.#steps.push({ kind: 'prim', prim: n.prim, params: n.params, ins: n.inputs, out: s.node, release: [] });
-        continue;
-      }
+    const pushNode = (m: number): void => {
+      const n = graph.nodes[m]!;
+      if (n.kind === 'prim') this.#steps.push({ kind: 'prim', prim: n.prim, params: n.params, ins: n.inputs, out: m, release: [] });
+    };
+    const pushFused = (s: FusedStep): void => {
       let run: FusedRunner<unknown> | undefined;
       try {
         run = backend.compileFused!(s.kernel);
@@ -91,14 +98,30 @@ export class Plan {
         run = undefined; // NOTE: a group the backend cannot compile runs primitive by primitive.
       }
       if (!run) {
-        for (const m of s.members) {
-          const n = graph.nodes[m]!;
-          if (n.kind === 'prim') this.#steps.push({ kind: 'prim', prim: n.prim, params: n.params, ins: n.inputs, out: m, release: [] });
-        }
-        continue;
+        s.members.forEach(pushNode);
+        return;
       }
       fusedGroups++;
       this.#steps.push({ kind: 'fused', run, ins: s.inputs, outs: s.outputs, release: [] });
+    };
+    for (const s of planned) {
+      if (s.kind === 'node') pushNode(s.node);
+      else if (s.kind === 'fused') pushFused(s);
+      else {
+        let run: FusedBatchRunner<unknown> | undefined;
+        try {
+          run = backend.compileFusedBatch!({ kernel: s.kernel, sizes: s.sizes });
+        } catch {
+          run = undefined; // NOTE: a batch the backend cannot compile runs group by group.
+        }
+        if (!run) {
+          s.members.forEach(pushFused);
+          continue;
+        }
+        fusedGroups += s.members.length;
+        const segments = s.members.map((m) => ({ ins: m.inputs, outs: m.outputs }));
+        this.#steps.push({ kind: 'batch', run, segments, ins: segments.flatMap((g) => g.ins), release: [] });
+      }
     }
 
     // Constants: upload what a step reads (scalars inlined into fused programs need nothing).
@@ -110,6 +133,28 @@ export class Plan {
       if (n.kind === 'const') this.#constants.set(i, backend.upload(n.values, n.shape));
       else if (n.kind === 'capture') this.#constants.set(i, backend.kernels.reshape([{ handle: n.tensor.handle, shape: n.shape }], n.shape, { shape: n.shape }));
     });
+
+    // Constant folding: a step that reads only constants runs once, now, and its results become
+    // constants (the same kernels, so the same bits).
+    const constantHandles: unknown[] = new Array(graph.nodes.length);
+    for (const [slot, handle] of this.#constants) constantHandles[slot] = handle;
+    const dropped = new Set<number>();
+    this.#steps = this.#steps.filter((s) => {
+      if (s.kind === 'host' || !s.ins.every((j) => this.#constants.has(j))) return true;
+      for (const slot of this.#exec(s, constantHandles, [])) {
+        this.#constants.set(slot, constantHandles[slot]);
+      }
+      for (const j of s.ins) dropped.add(j);
+      return false;
+    });
+    // Constants that only folded steps read are no longer needed.
+    const stillRead = new Set<number>(graph.outputs);
+    for (const s of this.#steps) if (s.kind !== 'host') for (const j of s.ins) stillRead.add(j);
+    for (const j of dropped) {
+      if (stillRead.has(j) || !this.#constants.has(j)) continue;
+      backend.release(this.#constants.get(j));
+      this.#constants.delete(j);
+    }
 
     // Liveness: release each plan-owned buffer after the step that reads it last.
     const lastUse = new Map<number, number>();
@@ -126,7 +171,7 @@ export class Plan {
     const launches: Record<string, number> = {};
     for (const s of this.#steps) {
       if (s.kind === 'host' || (s.kind === 'prim' && s.prim === 'reshape')) continue;
-      const name = s.kind === 'prim' ? s.prim : 'fused';
+      const name = s.kind === 'prim' ? s.prim : s.kind === 'batch' ? 'batch' : 'fused';
       launches[name] = (launches[name] ?? 0) + 1;
     }
     this.summary = {
@@ -169,24 +214,11 @@ export class Plan {
     }
     const released = new Set<number>();
     const releasedInputs = new Set<number>();
-    const ins = (slots: readonly number[]): KernelInput<unknown>[] => slots.map((j) => ({ handle: h[j], shape: this.#shapes[j]! }));
     let k = 0;
     try {
       for (; k < this.#steps.length; k++) {
         const s = this.#steps[k]!;
-        if (s.kind === 'prim') {
-          h[s.out] = b.kernels[s.prim](ins(s.ins), this.#shapes[s.out]!, s.params as never);
-          made.push(s.out);
-        } else if (s.kind === 'fused') {
-          const outs = s.run(ins(s.ins));
-          s.outs.forEach((o, j) => {
-            h[o] = outs[j];
-            made.push(o);
-          });
-        } else {
-          h[s.out] = b.upload(s.compute(args.keys), this.#shapes[s.out]!);
-          made.push(s.out);
-        }
+        made.push(...this.#exec(s, h, args.keys));
         for (const j of s.release) {
           b.release(h[j]);
           released.add(j);
@@ -200,7 +232,7 @@ export class Plan {
       for (const j of made) if (!released.has(j)) b.release(h[j]);
       const step = this.#steps[k]!;
       if (e instanceof BoundarySegError) throw e;
-      const what = step.kind === 'prim' ? step.prim : step.kind === 'fused' ? 'a fused elementwise kernel' : 'a random draw';
+      const what = step.kind === 'prim' ? step.prim : step.kind === 'fused' ? 'a fused elementwise kernel' : step.kind === 'batch' ? 'a batch of fused kernels' : 'a random draw';
       throw new BackendError('jit', 'plan', `backend '${b.name}' failed in ${what} (step ${k + 1} of ${this.#steps.length}): ${(e as Error).message}`);
     }
     // Results: a fresh handle each; a result that is an input or a constant (or repeats another
@@ -213,6 +245,30 @@ export class Plan {
     // Owned inputs that no step released (unused, or results themselves: aliased above).
     for (const index of args.owned) if (!releasedInputs.has(index)) b.release(args.inputs[index]);
     return results;
+  }
+
+  /** Runs one step, reading and writing handles by slot in `h`; returns the slots it wrote. */
+  #exec(s: ExecStep, h: unknown[], keys: readonly RandomKey[]): number[] {
+    const b = this.#backend;
+    const ins = (slots: readonly number[]): KernelInput<unknown>[] => slots.map((j) => ({ handle: h[j], shape: this.#shapes[j]! }));
+    switch (s.kind) {
+      case 'prim':
+        h[s.out] = b.kernels[s.prim](ins(s.ins), this.#shapes[s.out]!, s.params as never);
+        return [s.out];
+      case 'fused': {
+        const outs = s.run(ins(s.ins));
+        s.outs.forEach((o, j) => (h[o] = outs[j]));
+        return [...s.outs];
+      }
+      case 'batch': {
+        const outs = s.run(s.segments.map((g) => ins(g.ins)));
+        s.segments.forEach((g, i) => g.outs.forEach((o, j) => (h[o] = outs[i]![j])));
+        return s.segments.flatMap((g) => g.outs);
+      }
+      case 'host':
+        h[s.out] = b.upload(s.compute(keys), this.#shapes[s.out]!);
+        return [s.out];
+    }
   }
 
   /** Releases the plan's constants. */
