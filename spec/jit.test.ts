@@ -49,7 +49,8 @@ type OpSpec =
   | { kind: 'reduce'; op: 'sum' | 'max'; a: number; axis: number }
   | { kind: 'matmul'; a: number }
   | { kind: 'conv'; a: number }
-  | { kind: 'split'; a: number; b: number };
+  | { kind: 'split'; a: number; b: number }
+  | { kind: 'slices'; a: number; b: number; at: number };
 
 const fcOp = (n: number): fc.Arbitrary<OpSpec> => {
   const v = fc.integer({ min: 0, max: n - 1 });
@@ -62,6 +63,7 @@ const fcOp = (n: number): fc.Arbitrary<OpSpec> => {
     fc.record({ kind: fc.constant('matmul' as const), a: v }),
     fc.record({ kind: fc.constant('conv' as const), a: v }),
     fc.record({ kind: fc.constant('split' as const), a: v, b: v }),
+    fc.record({ kind: fc.constant('slices' as const), a: v, b: v, at: fc.integer({ min: 0, max: 2 }) }),
   );
 };
 
@@ -113,6 +115,16 @@ function programFn(p: Program, weights: { w: Tensor; k: Tensor; s: Tensor }): (.
         case 'conv':
           out = core.conv2d(core.broadcastTo(pick(op.a), S), weights.k, { padding: 'same' });
           break;
+        case 'slices': {
+          // Slices (one channel, a window) feeding elementwise work, then padded back into S.
+          const a = core.broadcastTo(pick(op.a), S);
+          const b = core.broadcastTo(pick(op.b), S);
+          const c0 = core.slice(a, [0, 1, 0, 0], [1, 1, 4, 4]);
+          const w = core.slice(b, [0, 0, op.at, 1], [1, 2, 2, 3]);
+          const mixed = core.add(core.mul(core.slice(a, [0, 0, op.at, 1], [1, 2, 2, 3]), w), core.slice(c0, [0, 0, 1, 0], [1, 1, 2, 3]));
+          out = core.pad(core.add(mixed, core.exp(core.mul(w, 0.5))), [[0, 0], [0, 0], [op.at, 2 - op.at], [1, 0]]);
+          break;
+        }
         case 'split': {
           // Elementwise work across reshapes that split axes (as 2×2 pooling does), with a
           // broadcast in the finer shape.
@@ -398,7 +410,7 @@ function unetStep() {
 }
 
 for (const name of ['cpu', 'wasm'] as const) {
-  test(`UNet-d3-b16 training step on ${name}: jit bit-identical to eager, at most 160 kernels (eager: about 700)`, async () => {
+  test(`UNet-d3-b16 training step on ${name}: jit bit-identical to eager, at most 150 kernels (eager: about 700)`, async () => {
     await core.setBackend(name);
     const { model, opt, step } = unetStep();
     const { params, state } = model.init(core.key(0));
@@ -419,7 +431,8 @@ for (const name of ['cpu', 'wasm'] as const) {
     const plan = jitted.lastPlan()!;
     const eagerKernels = k0 - kEager;
     assert.ok(eagerKernels > 600, `eager step: ${eagerKernels} kernels`);
-    assert.ok(plan.kernels <= 160, `UNet-d3-b16 step under jit: ${plan.kernels} kernels: ${JSON.stringify(plan.launches)}`);
+    console.log(`UNet-d3-b16 step on ${name}: ${eagerKernels} kernels eager, ${plan.kernels} under jit: ${JSON.stringify(plan.launches)}`);
+    assert.ok(plan.kernels <= 150, `UNet-d3-b16 step under jit: ${plan.kernels} kernels: ${JSON.stringify(plan.launches)}`);
     void k1;
     if (core.getBackend().compileFused) {
       const before = core.getBackend().stats().kernels;

@@ -30,7 +30,7 @@ export function compileFusedLoop(kernel: FusedKernel, float32: boolean): FusedLo
   const nIn = kernel.inputs.length;
   for (let k = 0; k < nIn; k++) lines.push(`const x${k} = ins[${k}];`);
   kernel.outputs.forEach((_, j) => lines.push(`const y${j} = outs[${j}];`));
-  for (let k = 0; k < nIn; k++) lines.push(`let p${k}_0 = 0;`);
+  for (let k = 0; k < nIn; k++) lines.push(`let p${k}_0 = ${kernel.inputs[k]!.offset ?? 0};`);
   lines.push('let w = 0;');
   // Loop nest: axis d advances each input's offset p{k}_{d+1} by its stride on that axis.
   for (let d = 0; d < r; d++) {

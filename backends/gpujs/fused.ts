@@ -101,7 +101,9 @@ function validate(kernel: FusedKernel): void {
     if (!inp.strides.every((s) => Number.isInteger(s) && s >= 0)) throw refuse(kernel, `input ${k} has strides [${inp.strides.join(', ')}]; expected integers ≥ 0`);
     const n = sizeOf(inp.shape);
     if (n > MAX_ELEMENTS) throw refuse(kernel, `input ${k} has ${n} elements; gpujs handles at most 2^24`);
-    const last = shape.reduce((a, e, d) => a + (e - 1) * inp.strides[d]!, 0);
+    const offset = inp.offset ?? 0;
+    if (!(Number.isInteger(offset) && offset >= 0)) throw refuse(kernel, `input ${k} has offset ${offset}; expected an integer ≥ 0`);
+    const last = shape.reduce((a, e, d) => a + (e - 1) * inp.strides[d]!, offset);
     if (size > 0 && last >= n) throw refuse(kernel, `input ${k} of shape [${inp.shape.join(', ')}] is read at element ${last}`);
   });
   ops.forEach((op, i) => {
@@ -217,7 +219,7 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
     const zeros = kernel.shape.map(() => 0);
     const contiguous = stridesOf(kernel.shape);
     const strided: gen.StridedInput[] = sources.map((s) =>
-      s.kind === 'input' ? { kind: 'array', strides: kernel.inputs[s.input]!.strides, base: 0 }
+      s.kind === 'input' ? { kind: 'array', strides: kernel.inputs[s.input]!.strides, base: kernel.inputs[s.input]!.offset ?? 0 }
         : s.kind === 'temp' ? { kind: 'array', strides: contiguous, base: 0 }
           : { kind: 'scalar', strides: zeros, base: 0 });
     const spec = gen.elementwise(`fused:${lines.join(' ')}`, kernel.shape, strided, () => lines);

@@ -124,6 +124,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const compileFused = (kernel: FusedKernel): FusedRunner<WasmHandle> => {
     const exec = compileFusedExec(rt, kernel);
     const sizes = kernel.inputs.map((inp) => sizeOf(inp.shape));
+    const offsets = kernel.inputs.map((inp) => inp.offset ?? 0);
     return (inputs) => {
       if (inputs.length !== sizes.length) throw new BackendError('fused', 'inputs', `expected ${sizes.length} inputs, got ${inputs.length}`);
       inputs.forEach((x, k) => {
@@ -134,7 +135,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       try {
         for (let o = 0; o < kernel.outputs.length; o++) outs.push(newBuffer(exec.size));
         counter.kernels++;
-        exec.run(inputs.map((x) => x.handle.buf.block.ptr), outs.map((b) => b.block.ptr));
+        // NOTE: an input's offset moves its address; the module reads through strides from there.
+        exec.run(inputs.map((x, k) => x.handle.buf.block.ptr + 4 * offsets[k]!), outs.map((b) => b.block.ptr));
       } catch (e) {
         for (const b of outs) dropBuffer(b);
         throw e;

@@ -116,6 +116,12 @@ function validate(kernel: FusedKernel): void {
   kernel.inputs.forEach((inp, k) => {
     if (inp.strides.length !== rank) invalid(kernel, `input ${k} has ${inp.strides.length} strides for rank ${rank}`);
     if (!inp.strides.every(Number.isInteger)) invalid(kernel, `input ${k} has non-integer strides`);
+    const offset = inp.offset ?? 0;
+    if (!(Number.isInteger(offset) && offset >= 0)) invalid(kernel, `input ${k} has offset ${offset}`);
+    const n = inp.shape.reduce((a, b) => a * b, 1);
+    const size = kernel.shape.reduce((a, b) => a * b, 1);
+    const last = kernel.shape.reduce((a, e, d) => a + (e - 1) * Math.max(0, inp.strides[d]!), offset);
+    if (size > 0 && last >= n) invalid(kernel, `input ${k} of shape [${inp.shape.join(', ')}] is read at element ${last}`);
   });
   const operand = (i: number, at: number) => {
     if (!(Number.isInteger(i) && i >= 0 && i < at)) invalid(kernel, `instruction ${at} reads %${i}`);

@@ -61,11 +61,11 @@ export type PlannedStep =
     };
 
 /**
- * Nodes a group can hold: elementwise primitives, and reshapes (a row-major reshape keeps the
- * element order, so inside a group it is no instruction at all).
+ * Nodes a group can hold: elementwise primitives, reshapes (a row-major reshape keeps the element
+ * order, so inside a group it is no instruction at all) and slices (a read at an offset).
  */
 function isElementwise(n: GraphNode): n is Extract<GraphNode, { kind: 'prim' }> {
-  return n.kind === 'prim' && (PRIM_CLASS[n.prim] === 'elementwise' || n.prim === 'reshape');
+  return n.kind === 'prim' && (PRIM_CLASS[n.prim] === 'elementwise' || n.prim === 'reshape' || n.prim === 'slice');
 }
 
 /**
@@ -155,7 +155,7 @@ export function fuseGraph(graph: Graph, live: readonly boolean[], users: readonl
         groupsOf[i]!.push(g);
         members[g]!.push(i);
       }
-    } else if (n.prim !== 'reshape') {
+    } else if (n.prim !== 'reshape' && n.prim !== 'slice') {
       groupsOf[i]!.push(groupShape.length);
       groupShape.push(n.shape);
       members.push([i]);
@@ -222,7 +222,7 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
    * `at` (broadcast to it, as the primitive does; a reshape reads its operand in element order:
    * `inOrder`), through strides over the group's shape, which refines every member's.
    */
-  const operand = (j: number, at: Shape, inOrder: boolean): number => {
+  const operand = (j: number, at: Shape, read: 'broadcast' | 'inOrder' | { begin: readonly number[] }): number => {
     const inGroup = value.get(j);
     if (inGroup !== undefined) return inGroup;
     const n = nodes[j]!;
@@ -231,13 +231,21 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
       ops.push({ kind: 'const', value: c });
       return ops.length - 1;
     }
-    const strides = sizeOf(n.shape) === 1 ? shape.map(() => 0)
-      : inOrder ? stridesOf(shape)
-        : refineStrides(at, broadcastStrides(n.shape, at), shape);
-    const key = `${j}:${strides.join(',')}`;
+    let offset = 0;
+    let strides: number[];
+    if (sizeOf(n.shape) === 1) strides = shape.map(() => 0);
+    else if (read === 'inOrder') strides = stridesOf(shape);
+    else if (read === 'broadcast') strides = refineStrides(at, broadcastStrides(n.shape, at), shape);
+    else {
+      // A slice reads its operand's elements at `begin` onwards, with the operand's strides.
+      const full = stridesOf(n.shape);
+      offset = read.begin.reduce((a, b, d) => a + b * full[d]!, 0);
+      strides = refineStrides(at, full, shape);
+    }
+    const key = `${j}:${strides.join(',')}@${offset}`;
     const known = loads.get(key);
     if (known !== undefined) return known;
-    inputs.push({ shape: n.shape, strides });
+    inputs.push(offset === 0 ? { shape: n.shape, strides } : { shape: n.shape, strides, offset });
     inputNodes.push(j);
     ops.push({ kind: 'load', input: inputs.length - 1 });
     loads.set(key, ops.length - 1);
@@ -247,10 +255,12 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
   let prims = 0;
   for (const m of ms) {
     const n = nodes[m] as Extract<GraphNode, { kind: 'prim' }>;
-    const args = n.inputs.map((j) => operand(j, n.shape, n.prim === 'reshape'));
-    if (n.prim === 'broadcast' || n.prim === 'reshape') {
+    const read = n.prim === 'reshape' ? 'inOrder' : n.prim === 'slice' ? { begin: (n.params as PrimParams['slice']).begin } : 'broadcast';
+    const args = n.inputs.map((j) => operand(j, n.shape, read));
+    if (n.prim === 'broadcast' || n.prim === 'reshape' || n.prim === 'slice') {
       // NOTE: a broadcast member is its operand read through stride-0 axes, a reshape member its
-      // operand in the same element order: neither is an instruction.
+      // operand in the same element order, a slice its operand read at an offset: none is an
+      // instruction.
       value.set(m, args[0]!);
       continue;
     }
@@ -299,6 +309,7 @@ export function batchGroups(steps: readonly PlannedStep[], users: readonly (read
     const kinds: string[] = [];
     for (let i = 0; i < k.inputs.length; i++) {
       const inp = k.inputs[i]!;
+      if ((inp.offset ?? 0) !== 0) return undefined;
       if (inp.shape.reduce((a, b) => a * b, 1) === 1) kinds.push('s');
       else if (isContiguousInput(k, i)) kinds.push('c');
       else return undefined;
@@ -338,4 +349,78 @@ export function batchGroups(steps: readonly PlannedStep[], users: readonly (read
     placed.set(list[list.length - 1]!, { kind: 'batch', kernel, sizes, members });
   }
   return steps.flatMap((s, i) => (placed.has(i) ? [placed.get(i)!] : dropped.has(i) ? [] : [s]));
+}
+
+/**
+ * Sibling fusion: two fused groups over one shape that do not depend on each other become one
+ * kernel with the outputs of both (their per-element programs side by side, shared inputs read
+ * once). A group merges into a later one within a short window when every user of its outputs
+ * comes after that later group: then no path leads from the one to the other, and computing the
+ * earlier one later changes nothing but when its inputs are released.
+ */
+export function mergeSiblings(steps: readonly PlannedStep[], users: readonly (readonly number[])[]): PlannedStep[] {
+  const WINDOW = 8;
+  const out: (PlannedStep | undefined)[] = [...steps];
+  // The first step that computes each node (a member recomputed in several groups: the earliest).
+  const stepOf = new Map<number, number>();
+  const note = (node: number, i: number) => {
+    if (!stepOf.has(node)) stepOf.set(node, i);
+  };
+  steps.forEach((s, i) => {
+    if (s.kind === 'node') note(s.node, i);
+    else if (s.kind === 'fused') s.members.forEach((m) => note(m, i));
+    else s.members.forEach((f) => f.members.forEach((m) => note(m, i)));
+  });
+  const usedAfter = (s: FusedStep, at: number) => s.outputs.every((o) => users[o]!.every((u) => (stepOf.get(u) ?? Infinity) > at));
+  for (let b = 0; b < out.length; b++) {
+    const B = out[b];
+    if (B?.kind !== 'fused') continue;
+    for (let a = Math.max(0, b - WINDOW); a < b; a++) {
+      const A = out[a];
+      if (A?.kind !== 'fused' || !sameShape(A.kernel.shape, B.kernel.shape) || !usedAfter(A, b)) continue;
+      const merged = concatKernels(A, out[b] as FusedStep);
+      if (!merged) continue;
+      out[a] = undefined;
+      out[b] = merged;
+      for (const m of A.members) stepOf.set(m, b);
+    }
+  }
+  return out.filter((s): s is PlannedStep => s !== undefined);
+}
+
+/** Two fused groups over one shape as one kernel (A's program, then B's), or undefined past the limits. */
+function concatKernels(A: FusedStep, B: FusedStep): FusedStep | undefined {
+  const inputs: FusedInput[] = [];
+  const inputNodes: number[] = [];
+  const inputIndex = (node: number, inp: FusedInput): number => {
+    const found = inputNodes.findIndex((n, k) => n === node && (inputs[k]!.offset ?? 0) === (inp.offset ?? 0) && inputs[k]!.strides.join() === inp.strides.join());
+    if (found >= 0) return found;
+    inputs.push(inp);
+    inputNodes.push(node);
+    return inputs.length - 1;
+  };
+  const ops: FusedOp[] = [];
+  const append = (s: FusedStep): number[] => {
+    const base = ops.length;
+    const shift = (i: number) => i + base;
+    for (const op of s.kernel.ops) {
+      switch (op.kind) {
+        case 'load': ops.push({ kind: 'load', input: inputIndex(s.inputs[op.input]!, s.kernel.inputs[op.input]!) }); break;
+        case 'const': ops.push(op); break;
+        case 'unary': ops.push({ ...op, a: shift(op.a) }); break;
+        case 'binary': case 'compare': ops.push({ ...op, a: shift(op.a), b: shift(op.b) }); break;
+        case 'where': ops.push({ ...op, c: shift(op.c), a: shift(op.a), b: shift(op.b) }); break;
+      }
+    }
+    return s.kernel.outputs.map(shift);
+  };
+  const outs = [...append(A), ...append(B)];
+  if (inputs.length > FUSION_LIMITS.inputs || ops.length > FUSION_LIMITS.ops) return undefined;
+  return {
+    kind: 'fused',
+    kernel: { shape: B.kernel.shape, inputs, ops, outputs: outs },
+    inputs: inputNodes,
+    outputs: [...A.outputs, ...B.outputs],
+    members: [...A.members, ...B.members],
+  };
 }

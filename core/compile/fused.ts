@@ -37,6 +37,11 @@ export interface FusedInput {
    * read at output index (i₀, …, iₙ₋₁) is at Σ iₖ·strides[k]. 0 on broadcast axes.
    */
   readonly strides: readonly number[];
+  /**
+   * Element offset of the read (default 0): the element read at output index (i₀, …, iₙ₋₁) is at
+   * offset + Σ iₖ·strides[k] (a slice of the input, e.g. one class or the channels of a skip).
+   */
+  readonly offset?: number;
 }
 
 /** A fused elementwise kernel. */
@@ -109,7 +114,7 @@ export function collapseFused(kernel: FusedKernel): { readonly dims: number[]; r
 /** True when input `k` is read contiguously in output order (its strides are the output's). */
 export function isContiguousInput(kernel: FusedKernel, k: number): boolean {
   const inp = kernel.inputs[k]!;
-  if (sizeOf(inp.shape) !== sizeOf(kernel.shape)) return false;
+  if ((inp.offset ?? 0) !== 0 || sizeOf(inp.shape) !== sizeOf(kernel.shape)) return false;
   const full = stridesOf(kernel.shape);
   return kernel.shape.every((e, d) => e === 1 || inp.strides[d] === full[d]);
 }
@@ -118,7 +123,7 @@ export function isContiguousInput(kernel: FusedKernel, k: number): boolean {
 export function showFused(kernel: FusedKernel): string {
   const ops = kernel.ops.map((o, i) => {
     switch (o.kind) {
-      case 'load': return `%${i}=in${o.input}`;
+      case 'load': return `%${i}=in${o.input}${kernel.inputs[o.input]?.offset ? `@${kernel.inputs[o.input]!.offset}` : ''}`;
       case 'const': return `%${i}=${o.value}`;
       case 'unary': return `%${i}=${o.op}(%${o.a})`;
       case 'binary': return `%${i}=${o.op}(%${o.a},%${o.b})`;

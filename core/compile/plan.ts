@@ -12,7 +12,7 @@ import type { PrimName, PrimParams } from '../primitives.js';
 import type { RandomKey } from '../random.js';
 import type { Shape } from '../shape.js';
 import type { FusedBatchRunner, FusedRunner } from './fused.js';
-import { batchGroups, fuseGraph, type FusedStep, type PlannedStep } from './fuse.js';
+import { batchGroups, fuseGraph, mergeSiblings, type FusedStep, type PlannedStep } from './fuse.js';
 import { liveNodes, usersOf, type Graph } from './graph.js';
 
 /** One executable step. Slots are graph node ids. */
@@ -79,7 +79,8 @@ export class Plan {
     const fused: PlannedStep[] = fuse
       ? fuseGraph(graph, live, users)
       : graph.nodes.flatMap((n, i) => (live[i] && n.kind === 'prim' ? [{ kind: 'node', node: i } as const] : []));
-    const planned = fuse && backend.compileFusedBatch ? batchGroups(fused, users) : fused;
+    const batched = fuse && backend.compileFusedBatch ? batchGroups(fused, users) : fused;
+    const planned = fuse ? mergeSiblings(batched, users) : batched;
 
     // Host-computed values first (they read only the call's keys).
     graph.nodes.forEach((n, i) => {
