@@ -7,7 +7,6 @@
  * errors naming `--out`), and created one level at a time: never with a recursive `mkdir`, which
  * loops for ever under `/proc` on Node 20.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readlink, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BackendError } from '../core/errors.js';
@@ -72,25 +71,6 @@ export function checkThreadsVariable(warn: (line: string) => void = (line) => io
 }
 
 /**
- * Whether the Vulkan loader (`libvulkan.so.1`), which Dawn needs for WebGPU, can be found on this
- * Linux machine: in `LD_LIBRARY_PATH`, the usual library folders or the loader's cache. Other
- * platforms answer true (Dawn then decides). Without it Dawn prints its own multi-line warning
- * before failing, which the command line avoids by not starting it.
- */
-export function vulkanLoaderPresent(): boolean {
-  if (process.platform !== 'linux') return true;
-  const name = 'libvulkan.so.1';
-  const triplet = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' }[process.arch as string] ?? '';
-  const dirs = [...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((d) => d !== ''), '/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', `/lib/${triplet}`, `/usr/lib/${triplet}`];
-  if (dirs.some((d) => existsSync(join(d, name)))) return true;
-  try {
-    return readFileSync('/etc/ld.so.cache').includes(name);
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Runs `fn` with what is written to the process's stderr held back (native GPU runtimes print
  * their probing there, e.g. Dawn's "Couldn't load Vulkan"). Held text is written out when `fn`
  * succeeds and dropped when it fails: the one-line error says what went wrong.
@@ -133,10 +113,9 @@ export async function selectBackend(spec: string | undefined): Promise<void> {
       getBackend();
       return;
     }
+    // NOTE: without a Vulkan loader the gpujs backend does not start Dawn (`webgpu` is refused,
+    // `auto` passes over it), so no native "Couldn't load Vulkan" lines come before our output.
     const { name, options } = parseBackendChoice(text, source);
-    if (name === 'gpujs' && options['mode'] === 'webgpu' && !vulkanLoaderPresent()) {
-      throw new UsageError(`${source}: no WebGPU adapter: this machine has no Vulkan loader (libvulkan.so.1), which WebGPU needs (install the GPU's Vulkan driver, or choose another mode: ${GPUJS_MODES.join(', ')})`);
-    }
     await holdingStderr(() => setBackend(name, options));
   } catch (e) {
     if (e instanceof BackendError) throw new UsageError(`${source}: ${e.message.replace(/^(setBackend|getBackend): (name|options\.mode): /, '')}`);

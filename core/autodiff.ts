@@ -5,6 +5,7 @@
  */
 import { finishTape, scope, startTape, stopTape, type Tape } from './engine.js';
 import { InputError, ShapeError, showShape } from './errors.js';
+import { checkOptionKeys } from './options.js';
 import { add, onesLike, zeros } from './ops.js';
 import { rules } from './rules.js';
 import { sameShape } from './shape.js';
@@ -79,12 +80,16 @@ export interface GradOptions {
   readonly hasAux?: boolean;
 }
 
+const GRAD_KEYS: readonly string[] = ['hasAux'];
+
 type WithAux<R> = readonly [Tensor, R];
 
 /**
  * `valueAndGrad(f)(params, ...rest)` returns `[f(params, ...rest), ∂f/∂params]` with the gradient
  * mirroring the params tree. `f` must return a single-element tensor. Runs in its own scope: only
  * the value and the gradients survive it.
+ *
+ * @throws InputError when `f` is not a function or `options` has an unknown key (`options.aux`).
  */
 export function valueAndGrad<P, A extends unknown[]>(f: (params: P, ...rest: A) => Tensor): (params: P, ...rest: A) => [Tensor, P];
 export function valueAndGrad<P, A extends unknown[], R>(f: (params: P, ...rest: A) => WithAux<R>, options: { hasAux: true }): (params: P, ...rest: A) => [[Tensor, R], P];
@@ -93,6 +98,7 @@ export function valueAndGrad<P, A extends unknown[], R>(
   options: GradOptions = {},
 ): (params: P, ...rest: A) => [Tensor, P] | [[Tensor, R], P] {
   if (typeof f !== 'function') throw new InputError('valueAndGrad', 'f', 'expected a function');
+  checkOptionKeys('valueAndGrad', options, GRAD_KEYS);
   return (params: P, ...rest: A) =>
     scope(() => {
       let aux: R | undefined;

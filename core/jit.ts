@@ -20,6 +20,7 @@ import { Plan, type PlanOptions, type PlanSummary } from './compile/plan.js';
 import { TraceRecorder, type TraceHandle } from './compile/trace.js';
 import { activeTracer, adopt, collectTensors, isWatched, scope } from './engine.js';
 import { InputError } from './errors.js';
+import { checkOptionKeys } from './options.js';
 import { TracedKey, type RandomKey } from './random.js';
 import { Tensor } from './tensor.js';
 
@@ -40,6 +41,9 @@ export interface JitOptions extends PlanOptions {
   /** Compiled signatures kept, least recently used dropped first (default 8). */
   readonly cacheSize?: number;
 }
+
+/** The keys `JitOptions` has (`fuse` from `PlanOptions`). */
+const JIT_KEYS: readonly string[] = ['static', 'donate', 'cacheSize', 'fuse'];
 
 /** Counters of a jitted function. */
 export interface JitStats {
@@ -190,7 +194,8 @@ function backendId(b: Backend): number {
  * Reading tensor values inside `f` throws `InputError`; so does `f` returning a Promise. Shape
  * errors surface at the first call, naming the op and shapes as in eager mode. Inside another
  * traced function, or when a gradient is being taken through its arguments (`valueAndGrad(jit(f))`),
- * a jitted function runs `f` eagerly, so it stays differentiable.
+ * a jitted function runs `f` eagerly, so it stays differentiable. An unknown option key is an
+ * `InputError` naming it (`options.donates`: unknown option 'donates' (did you mean 'donate'?)).
  *
  * @example
  * const step = jit((p: Tensor, g: Tensor, lr: number) => sub(p, mul(g, lr)));
@@ -199,10 +204,9 @@ function backendId(b: Backend): number {
  */
 export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOptions = {}): Jitted<A, R> {
   if (typeof f !== 'function') throw new InputError('jit', 'f', 'expected a function');
+  checkOptionKeys('jit', options, JIT_KEYS);
   const cacheSize = options.cacheSize ?? 8;
   if (!(Number.isInteger(cacheSize) && cacheSize >= 1)) throw new InputError('jit', 'options.cacheSize', `expected a positive integer, got ${String(options.cacheSize)}`);
-  const known = new Set(['static', 'donate', 'cacheSize', 'fuse']);
-  for (const k of Object.keys(options)) if (!known.has(k)) throw new InputError('jit', `options.${k}`, `unknown option (expected one of ${[...known].join(', ')})`);
   const staticList = options.static ?? [];
   if (!Array.isArray(staticList) || !staticList.every((s) => (typeof s === 'number' && Number.isInteger(s) && s >= 0) || typeof s === 'string')) {
     throw new InputError('jit', 'options.static', 'expected argument positions (non-negative integers) or names of keys of object arguments');

@@ -4,6 +4,7 @@
  */
 import { runPrim, scoped } from './engine.js';
 import { InputError, ShapeError, showShape } from './errors.js';
+import { checkOptionKeys } from './options.js';
 import { add, alias, concat, div, equal, exp, expandDims, greaterEqual, log, max, mean, mul, range, reshape, slice, sqrt, square, stopGradient, sub, sum, pad as padOp, broadcastTo } from './ops.js';
 import type { ConvParams } from './primitives.js';
 import { uniform, type RandomKey } from './random.js';
@@ -28,6 +29,10 @@ export interface Conv2dOptions {
   readonly groups?: number;
 }
 
+const CONV2D_KEYS: readonly string[] = ['stride', 'padding', 'dilation', 'groups'];
+const BACKPROP_INPUT_KEYS: readonly string[] = [...CONV2D_KEYS, 'inputShape'];
+const BACKPROP_FILTER_KEYS: readonly string[] = [...CONV2D_KEYS, 'filterShape'];
+
 function pair(op: string, argument: string, v: Pair | undefined, dflt: number): [number, number] {
   if (v === undefined) return [dflt, dflt];
   if (typeof v === 'number') return [v, v];
@@ -35,8 +40,18 @@ function pair(op: string, argument: string, v: Pair | undefined, dflt: number): 
   throw new InputError(op, argument, `expected a number or a pair of numbers, got ${JSON.stringify(v)}`);
 }
 
-/** Resolves conv options for an input of spatial size [h, w] and kernel [kh, kw]. */
+/**
+ * Resolves conv options for an input of spatial size [h, w] and kernel [kh, kw].
+ *
+ * @throws InputError naming an unknown option key or a malformed option.
+ */
 export function convParams(op: string, options: Conv2dOptions, h: number, w: number, kh: number, kw: number): ConvParams {
+  checkOptionKeys(op, options, CONV2D_KEYS);
+  return resolveConv(op, options, h, w, kh, kw);
+}
+
+/** `convParams` without the key check (its callers have checked the keys of their own options). */
+function resolveConv(op: string, options: Conv2dOptions, h: number, w: number, kh: number, kw: number): ConvParams {
   const stride = pair(op, 'options.stride', options.stride, 1);
   const dilation = pair(op, 'options.dilation', options.dilation, 1);
   const groups = options.groups ?? 1;
@@ -61,30 +76,45 @@ function rank4(op: string, argument: string, t: Tensor): [number, number, number
   return t.shape as [number, number, number, number];
 }
 
-/** 2-D convolution (cross-correlation): x [N, C, H, W] ⋆ w [O, C/groups, kh, kw] → [N, O, H', W']. */
+/**
+ * 2-D convolution (cross-correlation): x [N, C, H, W] ⋆ w [O, C/groups, kh, kw] → [N, O, H', W'].
+ *
+ * @throws InputError naming an unknown option key (`options.pading`).
+ */
 export const conv2d = scoped(function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  checkOptionKeys('conv2d', options, CONV2D_KEYS);
   const [, , h, wd] = rank4('conv2d', 'x', x);
   const [, , kh, kw] = rank4('conv2d', 'w', w);
-  return runPrim('conv2d', [x, w], convParams('conv2d', options, h, wd, kh, kw), ['x', 'w']);
+  return runPrim('conv2d', [x, w], resolveConv('conv2d', options, h, wd, kh, kw), ['x', 'w']);
 });
 
-/** The gradient of `conv2d` with respect to its input, for an input of shape `inputShape`. */
+/**
+ * The gradient of `conv2d` with respect to its input, for an input of shape `inputShape`.
+ *
+ * @throws InputError naming an unknown option key.
+ */
 export const conv2dBackpropInput = scoped(function conv2dBackpropInput(dy: Tensor, w: Tensor, options: Conv2dOptions & { readonly inputShape: readonly number[] }): Tensor {
+  checkOptionKeys('conv2dBackpropInput', options, BACKPROP_INPUT_KEYS);
   rank4('conv2dBackpropInput', 'dy', dy);
   const [, , kh, kw] = rank4('conv2dBackpropInput', 'w', w);
   const s = options.inputShape;
   if (!Array.isArray(s) || s.length !== 4) throw new ShapeError('conv2dBackpropInput', 'options.inputShape', `expected [N, C, H, W], got ${JSON.stringify(s)}`);
-  const p = convParams('conv2dBackpropInput', options, s[2]!, s[3]!, kh, kw);
+  const p = resolveConv('conv2dBackpropInput', options, s[2]!, s[3]!, kh, kw);
   return runPrim('conv2dBackpropInput', [dy, w], { ...p, inputShape: [s[0]!, s[1]!, s[2]!, s[3]!] }, ['dy', 'w']);
 });
 
-/** The gradient of `conv2d` with respect to its filter, for a filter of shape `filterShape`. */
+/**
+ * The gradient of `conv2d` with respect to its filter, for a filter of shape `filterShape`.
+ *
+ * @throws InputError naming an unknown option key.
+ */
 export const conv2dBackpropFilter = scoped(function conv2dBackpropFilter(x: Tensor, dy: Tensor, options: Conv2dOptions & { readonly filterShape: readonly number[] }): Tensor {
+  checkOptionKeys('conv2dBackpropFilter', options, BACKPROP_FILTER_KEYS);
   const [, , h, wd] = rank4('conv2dBackpropFilter', 'x', x);
   rank4('conv2dBackpropFilter', 'dy', dy);
   const f = options.filterShape;
   if (!Array.isArray(f) || f.length !== 4) throw new ShapeError('conv2dBackpropFilter', 'options.filterShape', `expected [O, C/groups, kh, kw], got ${JSON.stringify(f)}`);
-  const p = convParams('conv2dBackpropFilter', options, h, wd, f[2]!, f[3]!);
+  const p = resolveConv('conv2dBackpropFilter', options, h, wd, f[2]!, f[3]!);
   return runPrim('conv2dBackpropFilter', [x, dy], { ...p, filterShape: [f[0]!, f[1]!, f[2]!, f[3]!] }, ['x', 'dy']);
 });
 
@@ -97,13 +127,18 @@ export interface Conv2dTransposeOptions {
   readonly groups?: number;
 }
 
+const CONV2D_TRANSPOSE_KEYS: readonly string[] = ['stride', 'padding', 'outputPadding', 'dilation', 'groups'];
+
 /**
  * Transposed convolution, PyTorch's layout: x [N, Cin, H, W], w [Cin, Cout/groups, kh, kw] →
  * [N, Cout, H', W'] with H' = (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1.
  * It is `conv2dBackpropInput` of the convolution that maps the output back to x.
+ *
+ * @throws InputError naming an unknown option key (`options.outputPading`).
  */
 export const conv2dTranspose = scoped(function conv2dTranspose(x: Tensor, w: Tensor, options: Conv2dTransposeOptions = {}): Tensor {
   const op = 'conv2dTranspose';
+  checkOptionKeys(op, options, CONV2D_TRANSPOSE_KEYS);
   const [n, cin, h, wd] = rank4(op, 'x', x);
   const [wi, coutG, kh, kw] = rank4(op, 'w', w);
   const groups = options.groups ?? 1;
@@ -136,11 +171,15 @@ export interface PoolOptions {
   readonly padding?: Pair;
 }
 
+const POOL_KEYS: readonly string[] = ['size', 'stride', 'padding'];
+
 /**
  * Window reduction over [N, C, H, W]: non-overlapping windows that tile the input reduce through
  * one reshape; other geometries stack the size² shifted views and subsample.
  */
 function pool(op: string, x: Tensor, options: PoolOptions, kind: 'max' | 'avg'): Tensor {
+  if (options === undefined) throw new InputError(op, 'options', 'expected { size, stride?, padding? }');
+  checkOptionKeys(op, options, POOL_KEYS);
   const [n, c, h, w] = rank4(op, 'x', x);
   const [kh, kw] = pair(op, 'options.size', options.size, 1);
   const [sh, sw] = pair(op, 'options.stride', options.stride ?? options.size, 1);
@@ -169,9 +208,9 @@ function pool(op: string, x: Tensor, options: PoolOptions, kind: 'max' | 'avg'):
   return reshape(sub6, [n, c, ho, wo]);
 }
 
-/** Max pooling over [N, C, H, W]; `stride` defaults to `size`. */
+/** Max pooling over [N, C, H, W]; `stride` defaults to `size`. An unknown option key is an InputError naming it. */
 export const maxPool2d = scoped((x: Tensor, options: PoolOptions): Tensor => pool('maxPool2d', x, options, 'max'));
-/** Average pooling over [N, C, H, W]; padded cells count as zeros. */
+/** Average pooling over [N, C, H, W]; padded cells count as zeros. An unknown option key is an InputError naming it. */
 export const avgPool2d = scoped((x: Tensor, options: PoolOptions): Tensor => pool('avgPool2d', x, options, 'avg'));
 
 /** Nearest-neighbour up-sampling of [N, C, H, W] by an integer factor. */
@@ -230,13 +269,19 @@ export interface BatchNormOptions {
   readonly epsilon?: number;
 }
 
+const BATCH_NORM_KEYS: readonly string[] = ['training', 'momentum', 'epsilon'];
+
 /**
  * Batch normalisation over axis 1 of [N, C, ...]: in training, normalises with the batch
  * statistics and returns updated running statistics (unbiased variance, as PyTorch); in
  * evaluation, uses the running statistics and returns the state unchanged.
+ *
+ * @throws InputError naming an unknown option key, or when `options.training` is not a boolean.
  */
 export const batchNorm = scoped(function batchNorm(x: Tensor, params: BatchNormParams, state: BatchNormState, options: BatchNormOptions): [Tensor, BatchNormState] {
   const op = 'batchNorm';
+  checkOptionKeys(op, options, BATCH_NORM_KEYS);
+  if (typeof options?.training !== 'boolean') throw new InputError(op, 'options.training', `expected a boolean, got ${options === undefined ? 'no options' : String(options.training)}`);
   if (!(x instanceof Tensor) || x.rank < 2) throw new ShapeError(op, 'x', `expected [N, C, ...], got ${x instanceof Tensor ? showShape(x.shape) : typeof x}`);
   const c = x.shape[1]!;
   for (const [name, t] of [['params.gamma', params.gamma], ['params.beta', params.beta], ['state.mean', state.mean], ['state.variance', state.variance]] as const) {

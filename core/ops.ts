@@ -5,6 +5,7 @@
  */
 import { detach, runPrim, scope, scoped, upload } from './engine.js';
 import { InputError, ShapeError, showShape } from './errors.js';
+import { checkOptionKeys } from './options.js';
 import type { CompareOp } from './primitives.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, sameShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
@@ -375,11 +376,24 @@ export const logSumExp = scoped(function logSumExp(x: Tensor, axes?: number | re
 // ---------------------------------------------------------------------------------------------
 // Linear algebra
 
+/** Options of `matmul`. */
+export interface MatmulOptions {
+  /** Use aᵀ (of the last two axes) instead of a. */
+  readonly transA?: boolean;
+  /** Use bᵀ (of the last two axes) instead of b. */
+  readonly transB?: boolean;
+}
+
+const MATMUL_KEYS: readonly string[] = ['transA', 'transB'];
+
 /**
  * Matrix product of the last two axes, batch axes broadcast: [..., M, K] × [..., K, N].
  * Rank-1 operands are not accepted (reshape them).
+ *
+ * @throws InputError naming an unknown option key (`options.transposeA`).
  */
-export const matmul = scoped(function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean } = {}): Tensor {
+export const matmul = scoped(function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  checkOptionKeys('matmul', options, MATMUL_KEYS);
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
   if (!(a instanceof Tensor)) throw new InputError('matmul', 'a', 'expected a Tensor');

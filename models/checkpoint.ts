@@ -38,6 +38,7 @@ import * as t from 'io-ts';
 import { formatErrors } from '../core/codecs.js';
 import { dispose, scope } from '../core/engine.js';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { tensor } from '../core/ops.js';
 import { key } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
@@ -47,7 +48,7 @@ import type { LrState } from './lr-schedule.js';
 import { EpochRowCodec, parseMetricsCsv, sameRow, type EpochRow } from './metrics-log.js';
 import { namedLeaves } from './model.js';
 import { TrainConfigCodec, UNetConfigCodec, type TrainConfig } from './train-config.js';
-import { checkUNetConfig, unet, type UNetConfig, type UNetParams, type UNetState } from './unet.js';
+import { checkUNetConfig, unet, UNET_CONFIG_KEYS, type UNetConfig, type UNetParams, type UNetState } from './unet.js';
 
 /** The format version this code writes. */
 export const CHECKPOINT_VERSION = 2;
@@ -280,17 +281,17 @@ export async function readCheckpointFile(path: string): Promise<CheckpointFile> 
   return decodeCheckpoint(bytes, path);
 }
 
-const ARCH_FIELDS = ['inChannels', 'classes', 'base', 'depth', 'batchNorm', 'dropout', 'activation', 'init'] as const;
-
 /**
  * Checks that a checkpoint's architecture equals `expected` (fields that `expected` leaves out
  * are not compared).
  *
- * @throws InputError naming the file and every field that differs.
+ * @throws InputError naming the file and every field that differs, or an unknown key of
+ * `expected` (`expected.clases`).
  */
 export function checkArchitecture(ckpt: CheckpointFile, expected: Partial<UNetConfig>): void {
+  checkOptionKeys('checkArchitecture', expected, UNET_CONFIG_KEYS, 'expected');
   const have = checkUNetConfig(ckpt.header.model);
-  const diffs = ARCH_FIELDS.filter((f) => expected[f] !== undefined && expected[f] !== have[f]).map((f) => `${f} ${String(have[f])} (expected ${String(expected[f])})`);
+  const diffs = UNET_CONFIG_KEYS.filter((f) => expected[f] !== undefined && expected[f] !== have[f]).map((f) => `${f} ${String(have[f])} (expected ${String(expected[f])})`);
   if (diffs.length > 0) throw bad(ckpt.file, `checkpoint of another architecture: ${diffs.join(', ')}`);
 }
 
@@ -320,9 +321,10 @@ function describeArch(m: UNetConfig): string {
  * in its header (and against `expected`, when given). `rows`: the metrics rows of a version-2
  * `last` checkpoint (see `ResumeState.rows`); version 1 files carry their own.
  *
- * @throws InputError naming the file on any mismatch.
+ * @throws InputError naming the file on any mismatch, or an unknown key of `expected`.
  */
 export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<UNetConfig>, rowsOption?: readonly EpochRow[]): Checkpoint {
+  checkOptionKeys('restoreCheckpoint', expected, UNET_CONFIG_KEYS, 'expected');
   if (expected) checkArchitecture(ckpt, expected);
   const h = ckpt.header;
   const model = checkUNetConfig(h.model);
@@ -383,8 +385,12 @@ export async function readRunRows(ckpt: CheckpointFile): Promise<EpochRow[] | un
 /**
  * Reads, checks and uploads a checkpoint file (see `restoreCheckpoint`). For a version-2 `last`
  * checkpoint the metrics rows come from the `metrics.csv` beside it (see `readRunRows`).
+ *
+ * @throws InputError naming the file (see `restoreCheckpoint`), or an unknown key of `expected`
+ * (before the file is read).
  */
 export async function loadCheckpoint(path: string, expected?: Partial<UNetConfig>): Promise<Checkpoint> {
+  checkOptionKeys('loadCheckpoint', expected, UNET_CONFIG_KEYS, 'expected');
   const file = await readCheckpointFile(path);
   if (expected) checkArchitecture(file, expected);
   return restoreCheckpoint(file, expected, await readRunRows(file));

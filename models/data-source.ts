@@ -1,10 +1,15 @@
 /**
  * What the training loop and evaluation need from a dataset, as a structural interface: the
  * loaders of `data/` (slices, batching, one-hot targets, cached distance maps) satisfy it through
- * a thin adapter, and tests can pass small hand-made stand-ins.
+ * a thin adapter, and tests can pass small hand-made stand-ins. The checks at the end are what
+ * `train` verifies of the batches a user-supplied dataset hands it.
  */
+import { scope } from '../core/engine.js';
+import { InputError, showShape } from '../core/errors.js';
+import { reshape, slice } from '../core/ops.js';
 import type { RandomKey } from '../core/random.js';
-import type { Tensor } from '../core/tensor.js';
+import { Tensor } from '../core/tensor.js';
+import { checkOneHot } from '../losses/checks.js';
 
 /** One batch, as `data/`'s `makeBatch` makes it. */
 export interface TrainingBatch {
@@ -42,4 +47,81 @@ export interface TrainingData {
   batchOrder(count: number, batchSize: number, key: RandomKey, shuffle: boolean): number[][];
   /** The batch of the given training or validation indices. Tensors belong to the caller. */
   batch(split: 'train' | 'val', indices: readonly number[]): TrainingBatch;
+}
+
+/** Where a batch sits in a run, for the messages of the batch checks. */
+export interface BatchPlace {
+  readonly split: 'train' | 'val';
+  /** The indices the batch was asked for. */
+  readonly indices: readonly number[];
+  /** 0-based epoch, and batch within the epoch. */
+  readonly epoch: number;
+  readonly batch: number;
+}
+
+type BatchGeometry = Pick<TrainingData, 'classes' | 'height' | 'width' | 'val'>;
+
+function imageName(data: BatchGeometry, place: BatchPlace, j: number): string {
+  const index = place.indices[j]!;
+  const id = place.split === 'val' ? data.val[index]?.id : undefined;
+  return place.split === 'val' ? `validation image ${index}${id !== undefined ? ` (${id})` : ''}` : `training image ${index}`;
+}
+
+function batchName(place: BatchPlace): string {
+  return `batch ${place.batch + 1} of epoch ${place.epoch + 1}, data.batch('${place.split}', [${place.indices.join(', ')}])`;
+}
+
+/**
+ * Checks a batch's host labels on the host, cheaply (one pass over the bytes): every value is a
+ * class index below `data.classes`. A batch without labels (an empty array) passes.
+ *
+ * @throws InputError (`data`) naming the image, the pixel and the value, or a labels array of the
+ * wrong length or type.
+ */
+export function checkBatchLabels(batch: TrainingBatch, data: BatchGeometry, place: BatchPlace, op = 'train'): void {
+  const labels: unknown = batch.labels;
+  if (labels === undefined || (ArrayBuffer.isView(labels) && (labels as Uint8Array).length === 0)) return;
+  const hw = data.height * data.width;
+  const n = place.indices.length;
+  if (!(labels instanceof Uint8Array) || labels.length !== n * hw) {
+    const got = labels instanceof Uint8Array ? `${labels.length} values` : `a ${Object.prototype.toString.call(labels).slice(8, -1)}`;
+    throw new InputError(op, 'data', `${batchName(place)}: labels must be a Uint8Array of ${n}×${data.height}×${data.width} = ${n * hw} class indices, got ${got}`);
+  }
+  const k = data.classes;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! < k) continue;
+    const j = Math.floor(i / hw);
+    const p = i - j * hw;
+    throw new InputError(op, 'data', `${imageName(data, place, j)} (${batchName(place)}): label ${labels[i]} at (y, x) = (${Math.floor(p / data.width)}, ${p % data.width}) is not one of the ${k} classes 0 … ${k - 1}`);
+  }
+}
+
+/**
+ * Checks a batch's target: shape [B, K, H, W] for the B indices asked and the data's K classes,
+ * and one-hot along the class axis, image by image (`checkOneHot`). It reads the target back, so
+ * `train` runs it on the first batch of a run only.
+ *
+ * @throws InputError (`data`) naming the image and the first value or pixel that is not one-hot.
+ */
+export async function checkBatchTarget(batch: TrainingBatch, data: BatchGeometry, place: BatchPlace, op = 'train'): Promise<void> {
+  const t: unknown = batch.target;
+  const k = data.classes;
+  const n = place.indices.length;
+  const expected = [n, k, data.height, data.width];
+  if (!(t instanceof Tensor) || t.rank !== 4 || t.shape.some((d, i) => d !== expected[i])) {
+    const got = t instanceof Tensor ? showShape(t.shape) : t === null ? 'null' : typeof t;
+    throw new InputError(op, 'data', `${batchName(place)}: the target must be one-hot of shape ${showShape(expected)}, got ${got}`);
+  }
+  for (let j = 0; j < n; j++) {
+    const one = scope(() => reshape(slice(t, [j, 0, 0, 0], [1, k, data.height, data.width]), [k, data.height, data.width]));
+    try {
+      await checkOneHot(one, { axis: 0, name: 'target' });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const detail = e.message.slice(`${e.op}: ${e.argument}: `.length);
+      throw new InputError(op, 'data', `${imageName(data, place, j)} (${batchName(place)}): the target is not one-hot over the ${k} classes: ${detail} (index [class, y, x])`);
+    } finally {
+      one.dispose();
+    }
+  }
 }

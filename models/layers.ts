@@ -5,6 +5,7 @@
  */
 import { batchNorm, conv2d, conv2dTranspose, dropout, maxPool2d, softmax, type BatchNormParams, type BatchNormState } from '../core/nn.js';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { add, leakyRelu, relu, reshape } from '../core/ops.js';
 import type { RandomKey } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
@@ -29,13 +30,26 @@ function addBias(x: Tensor, b: Tensor): Tensor {
   return add(x, reshape(b, [1, b.shape[0]!, 1, 1]));
 }
 
-/** Convolution with bias: x [N, C, H, W] → [N, O, H', W'] (`padding` as `conv2d`, default 0). */
+const CONV_LAYER_KEYS: readonly string[] = ['padding'];
+const CONV_TRANSPOSE_LAYER_KEYS: readonly string[] = ['stride'];
+
+/**
+ * Convolution with bias: x [N, C, H, W] → [N, O, H', W'] (`padding` as `conv2d`, default 0).
+ *
+ * @throws InputError naming an unknown option key.
+ */
 export function conv(p: ConvLayerParams, x: Tensor, options: { readonly padding?: number } = {}): Tensor {
+  checkOptionKeys('conv', options, CONV_LAYER_KEYS);
   return addBias(conv2d(x, p.w, { padding: options.padding ?? 0 }), p.b);
 }
 
-/** Transposed convolution with bias (e.g. 2×2, stride 2: doubles H and W). */
+/**
+ * Transposed convolution with bias (e.g. 2×2, stride 2: doubles H and W).
+ *
+ * @throws InputError naming an unknown option key.
+ */
 export function convTranspose(p: ConvTransposeLayerParams, x: Tensor, options: { readonly stride?: number } = {}): Tensor {
+  checkOptionKeys('convTranspose', options, CONV_TRANSPOSE_LAYER_KEYS);
   return addBias(conv2dTranspose(x, p.w, { stride: options.stride ?? 1 }), p.b);
 }
 

@@ -4,6 +4,7 @@
  * exactly.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 
 /**
  * - `plateau` (default): halve the rate (× `factor`) once `patience` epochs in a row brought no
@@ -23,6 +24,8 @@ export interface LrScheduleOptions {
   /** Multiplier applied at each decay (0.5). */
   readonly factor?: number;
 }
+
+const LR_SCHEDULE_KEYS: readonly (keyof LrScheduleOptions)[] = ['rule', 'patience', 'factor'];
 
 /** The schedule's state after some epochs. */
 export interface LrState {
@@ -44,8 +47,11 @@ export function lrStart(lr: number): LrState {
 /**
  * The state after the 0-based `epoch` whose validation score (higher is better) was `score`.
  * NaN scores count as no improvement.
+ *
+ * @throws InputError naming an out-of-range or unknown option (`options.patients`).
  */
 export function lrStep(options: LrScheduleOptions, state: LrState, epoch: number, score: number): LrState {
+  checkOptionKeys('lrStep', options, LR_SCHEDULE_KEYS);
   const patience = options.patience ?? 20;
   const factor = options.factor ?? 0.5;
   if (!(Number.isInteger(patience) && patience >= 1)) throw new InputError('lrStep', 'options.patience', `expected a positive integer, got ${patience}`);

@@ -3,13 +3,14 @@
  * L = Σ_i w_i(e)·L_i, the weights from a loss-weight schedule (`losses/schedules.ts`).
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { logSoftmax } from '../core/nn.js';
 import { add, mean, mul, neg, sum, type TensorLike } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import { boundaryLoss } from '../losses/boundary.js';
 import { focalLoss } from '../losses/cross-entropy.js';
 import { diceLoss, generalizedDiceLoss } from '../losses/dice.js';
-import { schedules, type Schedule, type ScheduleName } from '../losses/schedules.js';
+import { scheduleNames, schedules, type Schedule, type ScheduleName } from '../losses/schedules.js';
 
 /** The losses the objective can combine, by their `--losses` names. */
 export type LossName = 'gdl' | 'boundary' | 'dice' | 'ce' | 'focal';
@@ -76,6 +77,8 @@ export interface ScheduleSpec {
   readonly max?: number;
 }
 
+const SCHEDULE_SPEC_KEYS: readonly (keyof ScheduleSpec)[] = ['name', 'floorAtEpoch', 'weights', 'step', 'max'];
+
 /** The objective of a run: the loss list and the schedule giving one weight per loss and epoch. */
 export interface Objective {
   readonly losses: readonly LossName[];
@@ -91,10 +94,14 @@ export interface Objective {
  * Builds the objective of `losses` under `schedule` for K classes.
  *
  * @throws InputError (`losses`) on an empty list, an unknown or repeated name; (`schedule`) when
- * the schedule gives a number of weights other than the number of losses.
+ * the schedule gives a number of weights other than the number of losses, when it is not an
+ * object or has an unknown key (`schedule.floorAt`), or names no known schedule.
  */
 export function objective(losses: readonly LossName[], schedule: ScheduleSpec, classes: number): Objective {
   if (!Array.isArray(losses) || losses.length === 0) throw new InputError('objective', 'losses', 'expected at least one loss');
+  if (schedule === undefined) throw new InputError('objective', 'schedule', `expected { name, ... } with a name out of ${scheduleNames.join(', ')}`);
+  checkOptionKeys('objective', schedule, SCHEDULE_SPEC_KEYS, 'schedule');
+  if (!Object.hasOwn(schedules, schedule.name)) throw new InputError('objective', 'schedule.name', `unknown schedule ${JSON.stringify(schedule.name)}; expected one of ${scheduleNames.join(', ')}`);
   losses.forEach((l, i) => {
     if (!lossNames.includes(l)) throw new InputError('objective', 'losses', `unknown loss ${JSON.stringify(l)}; expected some of ${lossNames.join(', ')}`);
     if (losses.indexOf(l) !== i) throw new InputError('objective', 'losses', `loss ${l} appears twice`);

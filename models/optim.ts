@@ -4,6 +4,7 @@
  * owns (and disposes) the old trees.
  */
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { add, div, mul, sqrt, square, sub, zerosLike, type TensorLike } from '../core/ops.js';
 import { scope } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
@@ -30,6 +31,11 @@ export interface Optimizer<P, S extends { readonly step: number }> {
   /** The tensor part of one step, with `scalars` (numbers or scalar tensors) given. */
   apply(params: P, grads: P, slots: Slots<S>, scalars: readonly TensorLike[]): [P, Slots<S>];
 }
+
+/** The keys of the per-step options of `update` and `scalars`. */
+const STEP_KEYS: readonly string[] = ['learningRate'];
+const ADAM_KEYS: readonly (keyof AdamOptions)[] = ['learningRate', 'beta1', 'beta2', 'epsilon'];
+const SGD_KEYS: readonly (keyof SgdOptions)[] = ['learningRate', 'momentum', 'nesterov', 'weightDecay'];
 
 /** Builds `update` from `scalars` and `apply`. */
 function stepWith<P, S extends { readonly step: number }>(o: Pick<Optimizer<P, S>, 'scalars' | 'apply'>): Optimizer<P, S>['update'] {
@@ -76,13 +82,19 @@ function checkSameTree(op: string, params: unknown, grads: unknown): [Tensor[], 
 /**
  * Adam (Kingma & Ba) with bias correction, as PyTorch:
  * m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr·m̂/(√v̂ + ε).
+ *
+ * @throws InputError naming an out-of-range or unknown option (`options.beta`: did you mean
+ * 'beta1'?), here and in `update`/`scalars` for their `learningRate` option.
  */
 export function adam<P>(options: AdamOptions): Optimizer<P, AdamState<P>> {
+  if (options === undefined) throw new InputError('adam', 'options', 'expected { learningRate, beta1?, beta2?, epsilon? }');
+  checkOptionKeys('adam', options, ADAM_KEYS);
   const lr0 = positive('adam', 'options.learningRate', options.learningRate);
   const b1 = unit('adam', 'options.beta1', options.beta1 ?? 0.9);
   const b2 = unit('adam', 'options.beta2', options.beta2 ?? 0.99);
   const eps = positive('adam', 'options.epsilon', options.epsilon ?? 1e-8);
   const scalars = (step: number, o: { readonly learningRate?: number } = {}): number[] => {
+    checkOptionKeys('adam', o, STEP_KEYS);
     const lr = o.learningRate === undefined ? lr0 : positive('adam', 'options.learningRate', o.learningRate);
     const t = step + 1;
     // NOTE: step size lr/(1 − β₁ᵗ) and bias correction 1 − β₂ᵗ are computed in doubles on the host
@@ -124,14 +136,21 @@ export interface SgdOptions {
 
 /**
  * SGD with momentum, as PyTorch: g ← g + λp, b ← μb + g (b₀ = 0), p ← p − lr·(nesterov ? g + μb : b).
+ *
+ * @throws InputError naming an out-of-range or unknown option (`options.momentun`), here and in
+ * `update`/`scalars` for their `learningRate` option.
  */
 export function sgd<P>(options: SgdOptions): Optimizer<P, SgdState<P>> {
+  if (options === undefined) throw new InputError('sgd', 'options', 'expected { learningRate, momentum?, nesterov?, weightDecay? }');
+  checkOptionKeys('sgd', options, SGD_KEYS);
   const lr0 = positive('sgd', 'options.learningRate', options.learningRate);
   const mu = unit('sgd', 'options.momentum', options.momentum ?? 0);
   const wd = options.weightDecay ?? 0;
   if (!(wd >= 0)) throw new InputError('sgd', 'options.weightDecay', `expected a non-negative number, got ${wd}`);
-  const scalars = (_step: number, o: { readonly learningRate?: number } = {}): number[] =>
-    [o.learningRate === undefined ? lr0 : positive('sgd', 'options.learningRate', o.learningRate)];
+  const scalars = (_step: number, o: { readonly learningRate?: number } = {}): number[] => {
+    checkOptionKeys('sgd', o, STEP_KEYS);
+    return [o.learningRate === undefined ? lr0 : positive('sgd', 'options.learningRate', o.learningRate)];
+  };
   const apply = (params: P, grads: P, slots: Slots<SgdState<P>>, [lr]: readonly TensorLike[]): [P, Slots<SgdState<P>>] =>
     scope(() => {
       const [p, g0] = checkSameTree('sgd', params, grads);

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { dispose, scope } from '../core/engine.js';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { softmax } from '../core/nn.js';
 import { alias, argmax, concat, reshape, stack } from '../core/ops.js';
 import { treeMap } from '../core/tree.js';
@@ -19,13 +20,13 @@ import type { Tensor } from '../core/tensor.js';
 import type { TensorLike } from '../core/ops.js';
 import { writeFileAtomic } from '../core/files.js';
 import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
-import type { TrainingData } from './data-source.js';
+import { checkBatchLabels, checkBatchTarget, type BatchPlace, type TrainingBatch, type TrainingData } from './data-source.js';
 import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js';
 import { lrStart, lrStep, type LrState } from './lr-schedule.js';
 import { metricsCsv, type EpochRow } from './metrics-log.js';
 import { objective, type Objective } from './objective.js';
 import { adam, sgd, type AdamState, type Optimizer, type SgdState, type Slots } from './optim.js';
-import type { TrainConfig } from './train-config.js';
+import { trainDefaults, type TrainConfig } from './train-config.js';
 import { unet, type UNet, type UNetParams, type UNetState } from './unet.js';
 
 /** Progress after one optimizer step. */
@@ -82,6 +83,9 @@ export interface TrainResult {
 }
 
 type OptState = AdamState<UNetParams> | SgdState<UNetParams>;
+
+const TRAIN_OPTION_KEYS: readonly (keyof TrainOptions)[] = ['resume', 'dir', 'onStep', 'onEpoch', 'jit'];
+const TRAIN_CONFIG_KEYS: readonly string[] = ['model', ...Object.keys(trainDefaults)];
 
 const STREAM_INIT = 0;
 const STREAM_SHUFFLE = 1;
@@ -183,13 +187,17 @@ function trainingStep(model: UNet, obj: Objective, opt: Optimizer<UNetParams, Op
   };
 }
 
-/** Validation: the weighted loss (mean over images) and per-image metrics, in evaluation mode. */
-async function validate(forward: ValidationForward, params: UNetParams, state: UNetState, data: TrainingData, weights: readonly number[], batchSize: number): Promise<{ loss: number; images: ImageMetrics[] }> {
+/**
+ * Validation: the weighted loss (mean over images) and per-image metrics, in evaluation mode.
+ * Every batch's labels are checked on the host.
+ */
+async function validate(forward: ValidationForward, params: UNetParams, state: UNetState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[] }> {
   let lossSum = 0;
   const images: ImageMetrics[] = [];
   const hw = data.height * data.width;
-  for (const idx of chunks(data.val.length, batchSize)) {
+  for (const [batch, idx] of chunks(data.val.length, batchSize).entries()) {
     const b = data.batch('val', idx);
+    checkLabelsOf(b, data, { split: 'val', indices: idx, epoch, batch });
     const [loss, pred] = scope(() => forward(params, state, b.images, b.target, b.distMaps, weights));
     dispose([b.images, b.target, b.distMaps]);
     const [lv, pv] = await Promise.all([loss.data(), pred.data()]);
@@ -201,20 +209,64 @@ async function validate(forward: ValidationForward, params: UNetParams, state: U
 }
 
 /**
+ * Checks the first training batch of the run (its indices `trainIndices`) and the first
+ * validation batch, labels and targets (`checkBatchLabels`, `checkBatchTarget`), before anything
+ * is allocated: a dataset whose targets are not one-hot is refused before any step runs.
+ */
+async function checkFirstBatches(data: TrainingData, trainIndices: readonly number[], batchSize: number, epoch: number): Promise<void> {
+  const first: ReadonlyArray<readonly ['train' | 'val', readonly number[]]> = [['train', trainIndices], ['val', chunks(data.val.length, batchSize)[0]!]];
+  for (const [split, indices] of first) {
+    const b = data.batch(split, indices);
+    const place: BatchPlace = { split, indices, epoch, batch: 0 };
+    try {
+      checkBatchLabels(b, data, place);
+      await checkBatchTarget(b, data, place);
+    } finally {
+      dispose([b.images, b.target, b.distMaps]);
+    }
+  }
+}
+
+/** `checkBatchLabels` of a batch a dataset handed out, disposing the batch's tensors when it is refused. */
+function checkLabelsOf(b: TrainingBatch, data: TrainingData, place: BatchPlace): void {
+  try {
+    checkBatchLabels(b, data, place);
+  } catch (e) {
+    dispose([b.images, b.target, b.distMaps]);
+    throw e;
+  }
+}
+
+/**
  * Trains a U-Net on `data` as `config` says, or continues a run from `options.resume`.
  * Everything that happens is a function of the config and the data, so two runs with one seed
  * give bit-identical parameters and rows.
  *
- * @throws InputError when the config does not fit the data, when a resumed checkpoint's config
- * differs from `config` (beyond `epochs`), or when the training loss becomes non-finite.
+ * The batches `data` hands out are checked before they are used: every batch's labels on the host
+ * (class indices below `data.classes`), and, before anything else is done, the targets of the
+ * run's first training and first validation batches (shape [B, K, H, W], one-hot:
+ * `checkBatchTarget`), so a dataset whose targets are not one-hot is refused before any step runs.
+ *
+ * @throws InputError when `config` or `options` has an unknown key, when the config does not fit
+ * the data, when a batch's labels or target are refused (naming the image), when a resumed
+ * checkpoint's config differs from `config` (beyond `epochs`), or when the training loss becomes
+ * non-finite.
  */
 export async function train(config: TrainConfig, data: TrainingData, options: TrainOptions = {}): Promise<TrainResult> {
+  if (config === null || typeof config !== 'object') throw new InputError('train', 'config', 'expected a TrainConfig object');
+  checkOptionKeys('train', config, TRAIN_CONFIG_KEYS, 'config');
+  checkOptionKeys('train', options, TRAIN_OPTION_KEYS);
   checkConfigFitsData(config, data);
   const model = unet(config.model);
   const obj = objective(config.losses, config.schedule, data.classes);
   const opt = makeOptimizer(config);
   const root: RandomKey = key(config.seed);
   const lrOptions = { rule: config.lrRule, patience: config.lrPatience } as const;
+  const firstEpoch = options.resume?.epoch ?? 0;
+  if (firstEpoch < config.epochs) {
+    const order = data.batchOrder(data.trainSize, config.batchSize, foldIn(foldIn(root, STREAM_SHUFFLE), firstEpoch), config.shuffle);
+    await checkFirstBatches(data, order[0]!, config.batchSize, firstEpoch);
+  }
 
   let params: UNetParams;
   let state: UNetState;
@@ -269,6 +321,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     const lossSums = new Float64Array(1 + obj.losses.length);
     for (let s = 0; s < order.length; s++) {
       const b = data.batch('train', order[s]!);
+      checkLabelsOf(b, data, { split: 'train', indices: order[s]!, epoch, batch: s });
       const dropoutKey = foldIn(foldIn(root, STREAM_DROPOUT), step);
       const scalars = opt.scalars(optState.step, { learningRate: lr.lr });
       if (useJit && best.params === params) best = { ...best, params: aliasTree(params), state: aliasTree(state) };
@@ -289,7 +342,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       options.onStep?.({ epoch, epochs: config.epochs, stepInEpoch: s, stepsPerEpoch: order.length, loss: v[0]! });
     }
 
-    const val = await validate(forward, params, state, data, weights, config.batchSize);
+    const val = await validate(forward, params, state, data, weights, config.batchSize, epoch);
     const summary = summarizeImages(val.images);
     const row: EpochRow = {
       epoch,

@@ -12,6 +12,7 @@
 import { InputError, ShapeError, showShape } from '../core/errors.js';
 import { type BatchNormParams, type BatchNormState } from '../core/nn.js';
 import { concat, ones, zeros } from '../core/ops.js';
+import { checkOptionKeys } from '../core/options.js';
 import { foldIn, type RandomKey } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 import { initConv, initConvTranspose, type InitScheme } from './init.js';
@@ -37,6 +38,12 @@ export interface UNetConfig {
   /** Filter initialisation ('he'). */
   readonly init?: InitScheme;
 }
+
+/** The keys of `UNetConfig`, in its order. */
+export const UNET_CONFIG_KEYS: readonly (keyof UNetConfig)[] = Object.freeze(['inChannels', 'classes', 'base', 'depth', 'batchNorm', 'dropout', 'activation', 'init'] as const);
+
+/** The keys of `ApplyOptions`. */
+const APPLY_KEYS: readonly (keyof ApplyOptions)[] = ['training', 'key'];
 
 /** Two 3×3 convolutions (with their batch norms when enabled). */
 export interface DoubleConvParams {
@@ -80,9 +87,15 @@ function positiveInt(argument: string, v: unknown): number {
   return v;
 }
 
-/** Checks a config and fills its defaults. */
+/**
+ * Checks a config and fills its defaults.
+ *
+ * @throws InputError naming the field that is missing or out of range, or an unknown key
+ * (`config.batchnorm`: unknown option 'batchnorm' (did you mean 'batchNorm'?)).
+ */
 export function checkUNetConfig(config: UNetConfig): Required<UNetConfig> {
   if (config === null || typeof config !== 'object') throw new InputError('unet', 'config', 'expected an object');
+  checkOptionKeys('unet', config, UNET_CONFIG_KEYS, 'config');
   const dropout = config.dropout ?? 0;
   if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) throw new InputError('unet', 'config.dropout', `expected a rate in [0, 1), got ${String(dropout)}`);
   const activation = config.activation ?? 'relu';
@@ -104,7 +117,11 @@ export function checkUNetConfig(config: UNetConfig): Required<UNetConfig> {
   };
 }
 
-/** Builds a U-Net; `init`, `apply` and `parameterCount` are pure. */
+/**
+ * Builds a U-Net; `init`, `apply` and `parameterCount` are pure.
+ *
+ * @throws InputError as `checkUNetConfig` (an unknown config key included).
+ */
 export function unet(config: UNetConfig): UNet {
   const c = checkUNetConfig(config);
   const width = (level: number) => c.base * 2 ** level;
@@ -151,6 +168,8 @@ export function unet(config: UNetConfig): UNet {
       };
     },
     apply(params, state, x, options: ApplyOptions) {
+      checkOptionKeys('unet', options, APPLY_KEYS);
+      if (typeof options?.training !== 'boolean') throw new InputError('unet', 'options.training', `expected a boolean, got ${options === undefined ? 'no options' : String(options.training)}`);
       const factor = 2 ** c.depth;
       if (x.rank !== 4 || x.shape[1] !== c.inChannels) {
         throw new ShapeError('unet', 'x', `expected images [N, ${c.inChannels}, H, W], got ${showShape(x.shape)}`);

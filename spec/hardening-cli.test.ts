@@ -19,7 +19,7 @@ import * as core from '../core/index.js';
 import { listTemporaryFilesSync, nodeFileSystem, setFileSystem, writeFileAtomic, type AtomicFileSystem } from '../core/files.js';
 import { setIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
-import { vulkanLoaderPresent } from '../cli/runtime.js';
+import { vulkanLoaderPresent } from '../backends/gpujs/runtime.js';
 import { encodePng } from '../data/index.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -199,8 +199,17 @@ describe('hardening: flags and environment checked before anything is created (i
   test('--backend gpujs:webgpu without a GPU: one line, no Dawn output, no folder (child process)', { skip: vulkanLoaderPresent() && 'a Vulkan loader is installed here: a WebGPU adapter may answer' }, () => {
     const out = at('never-gpu');
     const r = child(['train', ...TINY, '--backend', 'gpujs:webgpu', '--out', out]);
-    assertError({ code: r.status, stderr: r.stderr }, 2, '--backend gpujs:webgpu: no WebGPU adapter: this machine has no Vulkan loader (libvulkan.so.1)', out);
+    assertError({ code: r.status, stderr: r.stderr }, 2, '--backend gpujs:webgpu: webgpu: no WebGPU adapter: this machine has no Vulkan loader (libvulkan.so.1), which WebGPU needs (install', out);
     assert.doesNotMatch(r.stderr, /Vulkan: libvulkan/);
+  });
+
+  test('--backend gpujs (auto) without a Vulkan loader: WebGPU passed over quietly, no native line before the CLI\'s output (child process)', { skip: vulkanLoaderPresent() && 'a Vulkan loader is installed here: Dawn may be started' }, () => {
+    const out = at('gpujs-auto');
+    const r = child(['train', ...without(TINY, '--quiet'), '--epochs', '1', '--backend', 'gpujs', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Vulkan/, 'no Dawn output');
+    assert.match(r.stderr.split('\n')[0]!, /^data: synthetic/, `the CLI's own output comes first: ${r.stderr.split('\n')[0]}`);
+    assert.match(r.stderr, /backend gpujs; run folder/);
   });
 });
 

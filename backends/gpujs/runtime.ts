@@ -3,10 +3,11 @@
  * the pinned `webgpu@0.4.0`), resolves the mode, and moves values between the host and the
  * device. Only this file and `kernels.ts` talk to gpu.js; the settings come from `settings.ts`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
-import { ADAPTER_OPTIONS, DAWN_FLAGS, KERNEL_SETTINGS, SOFTWARE_RENDERERS, UPLOAD_KERNEL_SETTINGS, type GpujsMode, type GpujsRunMode } from './settings.js';
+import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, KERNEL_SETTINGS, SOFTWARE_RENDERERS, UPLOAD_KERNEL_SETTINGS, type GpujsMode, type GpujsRunMode } from './settings.js';
 
 const require = createRequire(import.meta.url);
 
@@ -125,6 +126,30 @@ export function glRenderer(): { renderer: string; software: boolean } {
 interface WebGpuProbe {
   readonly adapter: WebGpuAdapter | null;
   readonly problem?: string;
+  /** Dawn was not started: there is no Vulkan loader. */
+  readonly noLoader?: boolean;
+}
+
+/** The Vulkan loader Dawn opens on Linux. */
+const VULKAN_LOADER = 'libvulkan.so.1';
+
+/**
+ * Whether the Vulkan loader (`libvulkan.so.1`), which Dawn needs for WebGPU, can be found on this
+ * Linux machine: in `LD_LIBRARY_PATH`, the usual library folders or the loader's cache. Other
+ * platforms answer true (Dawn then decides). Without it Dawn prints its own multi-line warning
+ * ("Couldn't load Vulkan") on stderr before failing, so the backend does not start Dawn at all:
+ * `webgpu` mode is refused and `auto` passes over WebGPU, saying why in `autoReasons`.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const triplet = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' }[process.arch as string] ?? '';
+  const dirs = [...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((d) => d !== ''), '/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', `/lib/${triplet}`, `/usr/lib/${triplet}`];
+  if (dirs.some((d) => existsSync(join(d, VULKAN_LOADER)))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes(VULKAN_LOADER);
+  } catch {
+    return false;
+  }
 }
 
 let navigatorInstalled = false;
@@ -170,8 +195,11 @@ export async function releaseWebGpu(): Promise<void> {
   navigatorInstalled = false;
 }
 
-/** Asks Dawn for an adapter. */
+/** Asks Dawn for an adapter; without a Vulkan loader, answers without starting Dawn. */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
+  if (!navigatorInstalled && !vulkanLoaderPresent()) {
+    return { adapter: null, noLoader: true, problem: `no WebGPU adapter: this machine has no Vulkan loader (${VULKAN_LOADER}), which WebGPU needs` };
+  }
   const problem = await installNavigatorGpu();
   if (problem) return { adapter: null, problem };
   const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<WebGpuAdapter | null> } } }).navigator.gpu;
@@ -273,7 +301,10 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
     }
     case 'webgpu': {
       const probe = await probeWebGpu();
-      if (!probe.adapter) throw new BackendError('setBackend', 'options.mode', `webgpu: ${probe.problem}`);
+      if (!probe.adapter) {
+        const advice = probe.noLoader ? ` (install the GPU's Vulkan driver, or choose another mode: ${GPUJS_MODES.join(', ')})` : '';
+        throw new BackendError('setBackend', 'options.mode', `webgpu: ${probe.problem}${advice}`);
+      }
       // the device gpu.js's kernels share, acquired once now (and its adapter described)
       const ctx = await gpujs.WebGPUContext.acquire();
       info = describeAdapter(ctx.adapter.info);
@@ -368,7 +399,8 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
 
 /**
  * Resolves `auto`: a WebGPU adapter that is not software, else a GL context that is not
- * software, else `webasm`. Software renderers are never chosen.
+ * software, else `webasm`. Software renderers are never chosen. Without a Vulkan loader WebGPU is
+ * passed over without starting Dawn (so nothing native is printed), the reason in `reasons`.
  */
 export async function resolveMode(mode: GpujsMode): Promise<{ mode: GpujsRunMode; reasons: string[] }> {
   if (mode !== 'auto') return { mode, reasons: [] };
