@@ -14,6 +14,7 @@ import { BackendError, InputError, ShapeError, type Tensor } from '../core/index
 import { adam, objective, train, trainDefaults, unet, type TrainConfig, type UNetParams } from '../models/index.js';
 import { fcParams, mulberry32, uniformValues } from './helpers/numeric.js';
 import { standIn } from './helpers/stand-in.js';
+import { unetStep } from './helpers/unet-step.js';
 
 const BACKENDS = ['cpu', 'cpu64', 'wasm'] as const;
 
@@ -388,26 +389,6 @@ describe('jit semantics (cpu)', () => {
 
 // ------------------------------------------------------------------------------------------
 // The UNet-d3-b16 training step (small images so that it stays quick).
-
-const unetConfig = { inChannels: 1, classes: 2, base: 16, depth: 3, batchNorm: false } as const;
-
-function unetStep() {
-  const model = unet(unetConfig);
-  const obj = objective(['gdl', 'boundary'], { name: 'rebalance' }, 2);
-  const opt = adam<UNetParams>({ learningRate: 1e-3, beta2: 0.99 });
-  return {
-    model, opt,
-    step: (p: UNetParams, s: ReturnType<typeof model.init>['state'], slots: { m: UNetParams; v: UNetParams }, images: Tensor, target: Tensor, dist: Tensor, weights: number[], scalars: number[]) => {
-      const [[total, next], grads] = core.valueAndGrad((q: UNetParams) => {
-        const [logits, ns] = model.apply(q, s, images, { training: true });
-        const probs = core.softmax(logits, 1);
-        return [obj.combine(obj.terms({ logits, probs, target, distMaps: dist }), weights), ns] as const;
-      }, { hasAux: true })(p);
-      const [np, nslots] = opt.apply(p, grads, slots, scalars);
-      return [total, np, next, nslots] as const;
-    },
-  };
-}
 
 for (const name of ['cpu', 'wasm'] as const) {
   test(`UNet-d3-b16 training step on ${name}: jit bit-identical to eager, at most 150 kernels (eager: about 700)`, async () => {

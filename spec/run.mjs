@@ -45,6 +45,23 @@ const tmp = mkdtempSync(join(tmpdir(), 'boundary-seg-spec-'));
 // under `xvfb-run -a`. With CI=true a missing xvfb fails them (a missing gl build fails inside).
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 const needsDisplay = (file) => /gpujs/.test(relative(root, file)) && !process.env.DISPLAY;
+
+// WebGPU without a GPU: where bench/device/lavapipe.sh has unpacked Mesa's software Vulkan driver
+// into .cache/lavapipe, the gpu.js files see it (a software adapter: never chosen by `auto`).
+const lavapipe = join(root, '.cache/lavapipe');
+const lavapipeIcd = join(lavapipe, 'lvp_icd.json');
+const hasLavapipe = (() => {
+  try {
+    return statSync(lavapipeIcd).isFile();
+  } catch {
+    return false;
+  }
+})();
+function envFor(file) {
+  if (!hasLavapipe || !/gpujs/.test(relative(root, file))) return process.env;
+  const lib = join(lavapipe, 'root/usr/lib/x86_64-linux-gnu');
+  return { ...process.env, LD_LIBRARY_PATH: process.env.LD_LIBRARY_PATH ? `${lib}:${process.env.LD_LIBRARY_PATH}` : lib, VK_DRIVER_FILES: lavapipeIcd };
+}
 const hasXvfb = spawnSync('sh', ['-c', 'command -v xvfb-run'], { encoding: 'utf8' }).status === 0;
 
 /** Runs one spec file; resolves with its counts and buffered output. */
@@ -63,7 +80,7 @@ function runFile(file, index) {
       return;
     }
     const [cmd, cmdArgs] = needsDisplay(file) && hasXvfb ? ['xvfb-run', ['-a', '-n', String(100 + index), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-    const child = spawn(cmd, cmdArgs, { cwd: root, env: process.env });
+    const child = spawn(cmd, cmdArgs, { cwd: root, env: envFor(file) });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
