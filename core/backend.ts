@@ -6,7 +6,7 @@
  * NOTE: the contract lives in `core/` (not `backends/`) because the core must call it and imports
  * nothing of ours outside `core/`; `backends/` implements it.
  */
-import { BackendError } from './errors.js';
+import { BackendError, BoundarySegError } from './errors.js';
 import type { FusedBatch, FusedBatchRunner, FusedKernel, FusedRunner } from './compile/fused.js';
 import type { PrimName, PrimParams } from './primitives.js';
 import type { Shape } from './shape.js';
@@ -162,7 +162,7 @@ export async function setBackend(name: string, options: Readonly<Record<string, 
     current = await factory.create(options);
     instances.set(k, current);
   } catch (e) {
-    if (e instanceof BackendError) throw e;
+    if (e instanceof BoundarySegError) throw e;
     throw new BackendError('setBackend', 'name', `backend '${name}' failed to start: ${(e as Error).message}`);
   }
 }

@@ -315,3 +315,9 @@ describe('hardening: gpujs auto without a Vulkan loader (item 7)', () => {
     assert.equal((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu, undefined, 'navigator.gpu was never defined');
   });
 });
+
+test('setBackend refuses an unknown option of the CPU backends, naming it', async () => {
+  await assert.rejects(core.setBackend('wasm', { thread: 2 }), (e: unknown) => e instanceof InputError && /options\.thread/.test(e.message) && /did you mean 'threads'/.test(e.message));
+  await assert.rejects(core.setBackend('cpu', { mode: 'fast' }), (e: unknown) => e instanceof InputError && /options\.mode/.test(e.message));
+  await core.setBackend('cpu');
+});
