@@ -12,21 +12,11 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
-import { setIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
+import { cli } from './helpers/cli.js';
 import { decodePng, encodePng, readNifti, writeNifti } from '../data/index.js';
 import { signedDistanceMaps } from '../losses/index.js';
 
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const previous = setIo({ out: (s) => void (stdout += s), err: (s) => void (stderr += s), errIsTty: () => false });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    setIo(previous);
-  }
-}
 
 async function ok(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
   const r = await cli(args);

@@ -13,22 +13,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
-import { setIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
+import { cli } from './helpers/cli.js';
 import { encodePng, writeNifti } from '../data/index.js';
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const previous = setIo({ out: (s) => void (stdout += s), err: (s) => void (stderr += s), errIsTty: () => false });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    setIo(previous);
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'bseg-cli-errors-'));
 const at = (...p: string[]) => join(root, ...p);

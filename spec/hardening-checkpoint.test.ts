@@ -18,7 +18,8 @@ import { trainingData } from '../cli/datasets.js';
 import { syntheticDataset } from '../data/index.js';
 import { CHECKPOINT_VERSION, decodeCheckpoint, loadCheckpoint, readCheckpointFile, restoreCheckpoint } from '../models/checkpoint.js';
 import { parseMetricsCsv } from '../models/metrics-log.js';
-import { namedLeaves, train, trainDefaults, type TrainConfig, type UNetParams } from '../models/index.js';
+import { paramBytes } from './helpers/stand-in.js';
+import { train, trainDefaults, type TrainConfig, type UNetParams } from '../models/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bseg-hardening-ckpt-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,9 +34,6 @@ const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...over,
 });
 
-async function paramBytes(p: UNetParams): Promise<Buffer[]> {
-  return Promise.all(namedLeaves(p).map(async ([, t]) => Buffer.from((await t.data()).buffer)));
-}
 
 /** The header JSON of a checkpoint's bytes. */
 function headerOf(bytes: Uint8Array): Record<string, unknown> {

@@ -17,8 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
 import { listTemporaryFilesSync, nodeFileSystem, setFileSystem, writeFileAtomic, type AtomicFileSystem } from '../core/files.js';
-import { setIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
+import { cli } from './helpers/cli.js';
 import { vulkanLoaderPresent } from '../backends/gpujs/runtime.js';
 import { encodePng } from '../data/index.js';
 
@@ -27,17 +27,6 @@ const root = mkdtempSync(join(tmpdir(), 'bseg-hardening-cli-'));
 const at = (...p: string[]) => join(root, ...p);
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const previous = setIo({ out: (s) => void (stdout += s), err: (s) => void (stderr += s), errIsTty: () => false });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    setIo(previous);
-  }
-}
 
 /** Runs the CLI in a child process with a time limit; `status` is null when it was killed. */
 function child(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string; ms: number } {

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
-import { SIZE, standIn } from './helpers/stand-in.js';
+import { SIZE, standIn, paramBytes } from './helpers/stand-in.js';
 import {
-  decodeCheckpoint, encodeCheckpoint, loadCheckpoint, namedLeaves, restoreCheckpoint, train, trainDefaults,
+  decodeCheckpoint, encodeCheckpoint, loadCheckpoint, restoreCheckpoint, train, trainDefaults,
   type TrainingBatch, type LabelledImage, type TrainConfig, type TrainingData, type UNetParams,
 } from '../models/index.js';
 
@@ -28,9 +28,6 @@ const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...over,
 });
 
-async function paramBytes(p: UNetParams): Promise<Buffer[]> {
-  return Promise.all(namedLeaves(p).map(async ([, t]) => Buffer.from((await t.data()).buffer)));
-}
 
 const dirs: string[] = [];
 function tempDir(): string {

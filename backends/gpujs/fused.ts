@@ -24,7 +24,7 @@
  * multiply and an add into one fused multiply-add, so results may differ in the last bit there.
  */
 import type { KernelTable } from '../../core/backend.js';
-import { isContiguousInput, showFused, type FusedBatch, type FusedBatchRunner, type FusedKernel, type FusedOp, type FusedRunner } from '../../core/compile/fused.js';
+import { isContiguousInput, showFused, type FusedBatch, type FusedBatchRunner, type FusedKernel, type FusedOp, type FusedRunner, fusedOperands } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { Buffer, GpujsHandle } from './buffers.js';
@@ -69,21 +69,6 @@ interface Plan {
   readonly outputs: readonly OutputPlan[];
 }
 
-/** Operands of an instruction. */
-function operandsOf(op: FusedOp): number[] {
-  switch (op.kind) {
-    case 'load':
-    case 'const':
-      return [];
-    case 'unary':
-      return [op.a];
-    case 'binary':
-    case 'compare':
-      return [op.a, op.b];
-    case 'where':
-      return [op.c, op.a, op.b];
-  }
-}
 
 const refuse = (kernel: FusedKernel, message: string): BackendError =>
   new BackendError('compileFused', 'kernel', `${message} (${showFused(kernel)})`);
@@ -108,7 +93,7 @@ function validate(kernel: FusedKernel): void {
   });
   ops.forEach((op, i) => {
     if (op.kind === 'load' && !(Number.isInteger(op.input) && op.input >= 0 && op.input < inputs.length)) throw refuse(kernel, `%${i} loads input ${op.input} of ${inputs.length}`);
-    for (const a of operandsOf(op)) if (!(Number.isInteger(a) && a >= 0 && a < i)) throw refuse(kernel, `%${i} uses %${a}, not an earlier instruction`);
+    for (const a of fusedOperands(op)) if (!(Number.isInteger(a) && a >= 0 && a < i)) throw refuse(kernel, `%${i} uses %${a}, not an earlier instruction`);
   });
   if (outputs.length === 0) throw refuse(kernel, 'no outputs');
   for (const o of outputs) if (!(Number.isInteger(o) && o >= 0 && o < ops.length)) throw refuse(kernel, `output %${o} is not an instruction`);
@@ -140,13 +125,13 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
   // on the host: constants, host scalars, and what depends on nothing else
   const onHost = new Array<boolean>(ops.length);
   ops.forEach((op, i) => {
-    onHost[i] = op.kind === 'const' || (op.kind === 'load' ? kinds[op.input] === 'scalar' : operandsOf(op).every((a) => onHost[a]));
+    onHost[i] = op.kind === 'const' || (op.kind === 'load' ? kinds[op.input] === 'scalar' : fusedOperands(op).every((a) => onHost[a]));
   });
   const live = new Set<number>();
   const mark = (i: number): void => {
     if (live.has(i)) return;
     live.add(i);
-    operandsOf(ops[i]!).forEach(mark);
+    fusedOperands(ops[i]!).forEach(mark);
   };
   kernel.outputs.forEach(mark);
   const hostOps = [...live].filter((i) => onHost[i]).sort((a, b) => a - b);
@@ -168,7 +153,7 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
       if (onHost[i]) return;
       if (temps.has(i)) found.add(`t${temps.get(i)}`);
       else if (op.kind === 'load') found.add(`i${op.input}`);
-      else operandsOf(op).forEach(walk);
+      else fusedOperands(op).forEach(walk);
     };
     walk(v);
     return found;
@@ -190,7 +175,7 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
     const collect = (i: number): void => {
       if (cone.has(i)) return;
       cone.add(i);
-      if (!isLeaf(i)) operandsOf(ops[i]!).forEach(collect);
+      if (!isLeaf(i)) fusedOperands(ops[i]!).forEach(collect);
     };
     collect(v);
     const sources: Source[] = [];
@@ -213,7 +198,7 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
       }
       const name = `r${locals++}`;
       names.set(i, name);
-      lines.push(...gen.assignment(name, lowering(op)(operandsOf(op).map((a) => names.get(a)!)), wrap));
+      lines.push(...gen.assignment(name, lowering(op)(fusedOperands(op).map((a) => names.get(a)!)), wrap));
     }
     lines.push(`return ${names.get(v)};`);
     const zeros = kernel.shape.map(() => 0);
@@ -232,9 +217,9 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
     const walk = (i: number): void => {
       if (seen.has(i) || isLeaf(i)) return;
       seen.add(i);
-      operandsOf(ops[i]!).forEach(walk);
+      fusedOperands(ops[i]!).forEach(walk);
     };
-    operandsOf(ops[v]!).forEach(walk);
+    fusedOperands(ops[v]!).forEach(walk);
     return [...seen];
   };
   /** Stores `u` as a temporary (its own kernels). */
@@ -262,7 +247,7 @@ function plan(kernel: FusedKernel, kinds: readonly gen.ArgKind[], rounding: bool
           if (count < bestCount) [best, bestCount] = [u, count];
         }
         if (best === undefined) {
-          const operands = [...new Set(operandsOf(ops[v]!))].filter((u) => !isLeaf(u));
+          const operands = [...new Set(fusedOperands(ops[v]!))].filter((u) => !isLeaf(u));
           if (operands.length === 0) throw new Error(`fused plan: %${v} reads ${n} arrays from leaf operands`);
           best = operands.reduce((a, b) => (arraysOf(b).size > arraysOf(a).size ? b : a));
         }

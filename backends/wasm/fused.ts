@@ -40,7 +40,7 @@
  * sizes or constants, which the kernel reads from a parameter block), and loaded into a bounded
  * number of thread-pool slots per backend (least recently used first out).
  */
-import { collapseFused, showFused, type FusedBatch, type FusedKernel, type FusedOp } from '../../core/compile/fused.js';
+import { collapseFused, showFused, type FusedBatch, type FusedKernel, type FusedOp, fusedOperands } from '../../core/compile/fused.js';
 import { BackendError } from '../../core/errors.js';
 import type { BinaryPrim, CompareOp, UnaryPrim } from '../../core/primitives.js';
 import { sizeOf } from '../../core/shape.js';
@@ -152,20 +152,6 @@ function validate(kernel: FusedKernel): void {
   for (const o of kernel.outputs) if (!(Number.isInteger(o) && o >= 0 && o < kernel.ops.length)) invalid(kernel, `output %${o}`);
 }
 
-function operandsOf(op: FusedOp): number[] {
-  switch (op.kind) {
-    case 'load':
-    case 'const':
-      return [];
-    case 'unary':
-      return [op.a];
-    case 'binary':
-    case 'compare':
-      return [op.a, op.b];
-    case 'where':
-      return [op.c, op.a, op.b];
-  }
-}
 
 /**
  * Normalises a kernel: only the instructions the outputs need, one load per input, constants
@@ -174,7 +160,7 @@ function operandsOf(op: FusedOp): number[] {
 function normalise(kernel: FusedKernel, rank: number, strides: readonly (readonly number[])[]): { program: Program; constBits: number[] } {
   const live = new Array<boolean>(kernel.ops.length).fill(false);
   for (const o of kernel.outputs) live[o] = true;
-  for (let i = kernel.ops.length - 1; i >= 0; i--) if (live[i]) for (const a of operandsOf(kernel.ops[i]!)) live[a] = true;
+  for (let i = kernel.ops.length - 1; i >= 0; i--) if (live[i]) for (const a of fusedOperands(kernel.ops[i]!)) live[a] = true;
 
   const instrs: Instr[] = [];
   const renamed = new Array<number>(kernel.ops.length).fill(-1);

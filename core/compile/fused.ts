@@ -111,6 +111,22 @@ export function collapseFused(kernel: FusedKernel): { readonly dims: number[]; r
   return { dims, strides };
 }
 
+/** The instructions an instruction reads. */
+export function fusedOperands(op: FusedOp): number[] {
+  switch (op.kind) {
+    case 'load':
+    case 'const':
+      return [];
+    case 'unary':
+      return [op.a];
+    case 'binary':
+    case 'compare':
+      return [op.a, op.b];
+    case 'where':
+      return [op.c, op.a, op.b];
+  }
+}
+
 /** True when input `k` is read contiguously in output order (its strides are the output's). */
 export function isContiguousInput(kernel: FusedKernel, k: number): boolean {
   const inp = kernel.inputs[k]!;
