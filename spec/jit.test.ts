@@ -334,6 +334,20 @@ describe('jit semantics (cpu)', () => {
     assert.deepEqual(core.memory(), before);
   });
 
+  for (const name of ['cpu', 'wasm'] as const) {
+    test(`a call that fails in the backend (${name}: an output too large) leaves nothing alive and the backend usable`, async () => {
+      await core.setBackend(name);
+      const x = core.tensor([1, 2]);
+      const before = core.memory();
+      const f = core.jit((a: Tensor, s: number) => core.add(core.mul(a, s), core.zeros([1e5, 1e5, 2])));
+      assert.throws(() => f(x, 3), BackendError);
+      assert.deepEqual(core.memory(), before, 'no buffer left behind');
+      assert.deepEqual(Array.from(await core.add(x, 1).data()), [2, 3], 'the backend still works');
+      f.clear();
+      x.dispose();
+    });
+  }
+
   test('errors surface at the first call and name what was wrong', async () => {
     await core.setBackend('cpu');
     const bad = core.jit((a: Tensor, b: Tensor) => core.add(a, b));

@@ -142,7 +142,13 @@ export class Plan {
     const dropped = new Set<number>();
     this.#steps = this.#steps.filter((s) => {
       if (s.kind === 'host' || !s.ins.every((j) => this.#constants.has(j))) return true;
-      for (const slot of this.#exec(s, constantHandles, [])) {
+      let slots: number[];
+      try {
+        slots = this.#exec(s, constantHandles, []);
+      } catch {
+        return true; // NOTE: a step that fails now fails at the call, which cleans up and names it.
+      }
+      for (const slot of slots) {
         this.#constants.set(slot, constantHandles[slot]);
       }
       for (const j of s.ins) dropped.add(j);
@@ -230,7 +236,10 @@ export class Plan {
         }
       }
     } catch (e) {
+      // Nothing of a failed call stays alive: its intermediates, and the inputs it owns (the
+      // call's numbers, donated tensors) that no step had released yet.
       for (const j of made) if (!released.has(j)) b.release(h[j]);
+      for (const index of args.owned) if (!releasedInputs.has(index)) b.release(args.inputs[index]);
       const step = this.#steps[k]!;
       if (e instanceof BoundarySegError) throw e;
       const what = step.kind === 'prim' ? step.prim : step.kind === 'fused' ? 'a fused elementwise kernel' : step.kind === 'batch' ? 'a batch of fused kernels' : 'a random draw';
