@@ -1,6 +1,7 @@
 /**
  * Public API of `metrics/`: Dice, Hausdorff, HD95, average surface distance and surface
- * Dice with spacing, per-class evaluation and aggregation. Synchronous, array in, number out.
+ * Dice with spacing, per-class evaluation and aggregation, connected components, lesion-wise
+ * detection, per-volume metrics and the lesion-slice / empty-slice split. Synchronous, arrays in.
  */
 import '../backends/register.js';
 
@@ -16,3 +17,18 @@ export {
 } from './surface-distance.js';
 export { perClass, type MaskMetric } from './per-class.js';
 export { summarize, type Summary } from './summarize.js';
+export {
+  connectedComponents,
+  lesionDetection,
+  volumeMetrics,
+  splitSliceScores,
+  type Components,
+  type Connectivity,
+  type ConnectivityOptions,
+  type LesionDetection,
+  type LesionDetectionOptions,
+  type SliceScore,
+  type SplitSliceScores,
+  type VolumeMetrics,
+  type VolumeMetricsOptions,
+} from './lesions.js';
