@@ -13,6 +13,11 @@ export {
   unet, checkUNetConfig,
   type UNet, type UNetConfig, type UNetParams, type UNetState, type DoubleConvParams, type DoubleConvState, type UpParams,
 } from './unet.js';
+export {
+  referenceUNet, checkReferenceUNetConfig, referenceParameterShapes, referenceParameterCount, REFERENCE_UNET_CONFIG_KEYS,
+  type ReferenceUNet, type ReferenceUNetConfig, type ReferenceUNetParams, type ReferenceUNetState,
+  type ConvBatchParams, type ConvBatchState, type ConvPairParams, type ConvPairState, type ResidualParams, type ResidualState, type BridgeParams, type BridgeState,
+} from './reference-unet.js';
 export { objective, lossTerm, lossNames, type Objective, type LossName, type LossInputs, type ScheduleSpec } from './objective.js';
 export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } from './lr-schedule.js';
 export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
