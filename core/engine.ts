@@ -4,7 +4,7 @@
  * result in the innermost `scope`, and records it on every tape that is watching one of its
  * inputs. Tapes exist only inside `vjp`/`grad`/`valueAndGrad` calls; nothing global is visible.
  */
-import { getBackend, type Backend } from './backend.js';
+import { getBackend, withBackend, type Backend } from './backend.js';
 import { BackendError, BoundarySegError, InputError } from './errors.js';
 import type { PrimName, PrimParams } from './primitives.js';
 import type { RandomKey } from './random.js';
@@ -151,12 +151,15 @@ export interface Tracer {
 
 let tracer: Tracer | undefined;
 
-/** @internal runs `fn` with `t` as the active tracer (restoring the previous one after). */
+/**
+ * @internal runs `fn` with `t` as the active tracer and its recorder as the selected backend
+ * (restoring both after).
+ */
 export function withTracer<T>(t: Tracer, fn: () => T): T {
   const saved = tracer;
   tracer = t;
   try {
-    return fn();
+    return withBackend(t.recorder, fn);
   } finally {
     tracer = saved;
   }
@@ -167,9 +170,13 @@ export function activeTracer(): Tracer | undefined {
   return tracer;
 }
 
-/** @internal true when a recording tape watches any of `tensors` (a gradient is being taken through them). */
-export function isWatched(tensors: Iterable<Tensor>): boolean {
-  for (const t of tensors) for (const tape of recording) if (tape.tracked.has(t)) return true;
+/**
+ * @internal true when a recording tape watches a tensor of `tree` (a gradient is being taken
+ * through it). Walks the tree only while some tape records.
+ */
+export function isWatched(tree: unknown): boolean {
+  if (recording.length === 0) return false;
+  for (const t of collectTensors(tree)) for (const tape of recording) if (tape.tracked.has(t)) return true;
   return false;
 }
 

@@ -18,7 +18,7 @@
 import { getBackend, type Backend } from './backend.js';
 import { Plan, type PlanOptions, type PlanSummary } from './compile/plan.js';
 import { TraceRecorder, type TraceHandle } from './compile/trace.js';
-import { activeTracer, adopt, collectTensors, isWatched, scope } from './engine.js';
+import { activeTracer, adopt, isWatched, scope } from './engine.js';
 import { InputError } from './errors.js';
 import { checkOptionKeys } from './options.js';
 import { TracedKey, type RandomKey } from './random.js';
@@ -173,7 +173,6 @@ function template(result: unknown): { tensors: Tensor[]; fill: (ts: readonly Ten
 interface Compiled {
   readonly plan: Plan;
   readonly fill: (ts: readonly Tensor[]) => unknown;
-  readonly inputShapes: readonly (readonly number[])[];
 }
 
 const backendIds = new WeakMap<Backend, number>();
@@ -216,17 +215,17 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
   if (!(typeof donate === 'boolean' || (Array.isArray(donate) && donate.every((d) => Number.isInteger(d) && d >= 0)))) {
     throw new InputError('jit', 'options.donate', 'expected a boolean or argument positions (non-negative integers)');
   }
+  const donates = (arg: number): boolean => donate === true || (Array.isArray(donate) && donate.includes(arg));
   const cache = new Map<string, Compiled>();
   let traces = 0;
   let hits = 0;
   let eager = 0;
   let last: PlanSummary | undefined;
 
-  const compile = (backend: Backend, args: readonly unknown[], flat: Flat): { compiled: Compiled } => scope(() => {
+  const compile = (backend: Backend, args: readonly unknown[], flat: Flat): Compiled => scope(() => {
     const recorder = new TraceRecorder(backend);
     let keyIndex = 0;
     let inputIndex = 0;
-    const inputShapes: number[][] = [];
     const traced = rebuild(args, staticSet, (i) => {
       const leaf = flat.leaves[i]!;
       if (leaf.kind === 'key') {
@@ -234,7 +233,6 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
         return new TracedKey(leaf.k.k0, leaf.k.k1, (keys) => keys[j]!);
       }
       const shape = leaf.kind === 'tensor' ? leaf.t.shape : [];
-      inputShapes.push([...shape]);
       return adopt(recorder.input(shape, inputIndex++) as TraceHandle, shape, recorder.backend);
     });
     const out = recorder.run(() =>
@@ -249,12 +247,12 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     );
     const t = template(out);
     const plan = new Plan(backend, recorder.graph(t.tensors), options);
-    return { compiled: { plan, fill: t.fill, inputShapes } };
+    return { plan, fill: t.fill };
   });
 
   const call = (...args: A): R => {
     // Inside another trace, or under a gradient through the arguments: run f as it is.
-    if (activeTracer() !== undefined || isWatched(collectTensors(args))) {
+    if (activeTracer() !== undefined || isWatched(args)) {
       eager++;
       return f(...args);
     }
@@ -267,7 +265,7 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       cache.delete(sig);
       cache.set(sig, compiled);
     } else {
-      compiled = compile(backend, args, flat).compiled;
+      compiled = compile(backend, args, flat);
       traces++;
       cache.set(sig, compiled);
       last = compiled.plan.summary;
@@ -277,19 +275,17 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
         entry.plan.dispose();
       }
     }
-    // Gather the inputs: tensor handles, and the numbers uploaded as float32 scalars.
+    // Gather the inputs: tensor handles, and the numbers uploaded as float32 scalars (owned by
+    // the plan, which releases them after their last use).
     const inputs: unknown[] = [];
     const owned = new Set<number>();
     const keys: RandomKey[] = [];
-    const tensors: Tensor[] = [];
+    const tensorInputs: { readonly t: Tensor; readonly index: number; readonly arg: number }[] = [];
     for (const leaf of flat.leaves) {
-      if (leaf.kind === 'key') {
-        keys.push(leaf.k);
-        continue;
-      }
-      if (leaf.kind === 'tensor') {
+      if (leaf.kind === 'key') keys.push(leaf.k);
+      else if (leaf.kind === 'tensor') {
         if (leaf.t.backend !== backend) throw new InputError('jit', 'arguments', `tensor #${leaf.t.id} lives on backend '${leaf.t.backend.name}' but the selected backend is '${backend.name}'`);
-        tensors.push(leaf.t);
+        tensorInputs.push({ t: leaf.t, index: inputs.length, arg: leaf.arg });
         inputs.push(leaf.t.handle);
       } else {
         owned.add(inputs.length);
@@ -298,19 +294,15 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     }
     // Donation: only tensors passed once can be given up early.
     const donated: Tensor[] = [];
-    const donates = (arg: number) => options.donate === true || (Array.isArray(options.donate) && options.donate.includes(arg));
-    if (options.donate) {
+    if (donate !== false) {
       const counts = new Map<Tensor, number>();
-      for (const t of tensors) counts.set(t, (counts.get(t) ?? 0) + 1);
-      let j = 0;
-      flat.leaves.forEach((leaf) => {
-        if (leaf.kind === 'key') return;
-        if (leaf.kind === 'tensor' && counts.get(leaf.t) === 1 && donates(leaf.arg)) {
-          owned.add(j);
-          donated.push(leaf.t);
+      for (const { t } of tensorInputs) counts.set(t, (counts.get(t) ?? 0) + 1);
+      for (const { t, index, arg } of tensorInputs) {
+        if (counts.get(t) === 1 && donates(arg)) {
+          owned.add(index);
+          donated.push(t);
         }
-        j++;
-      });
+      }
     }
     let handles: unknown[];
     try {

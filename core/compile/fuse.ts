@@ -1,12 +1,13 @@
 /**
- * Fusion: which primitives can share a kernel, and the grouping of a traced graph's elementwise
- * nodes into fused kernels.
+ * Fusion: which primitives can share a kernel, the grouping of a traced graph's elementwise nodes
+ * into fused kernels, batches of groups that run one program, and sibling fusion.
  *
- * A group computes values of one output shape element by element. An elementwise node joins the
- * group of its users when every one of its users is in that one group and has its shape: its
- * value is then computed inline, per element, and never stored (unless it is also a result of
- * the graph, when the group stores it as an extra output). Every member's users lie in its group
- * and flow to the group's root, so grouping can never make a cycle.
+ * A group computes values element by element over one iteration shape. An elementwise node joins
+ * the groups of its users when every user belongs to a group it can be computed in (the same
+ * elements, possibly seen through a reshape); in each of them its value is then computed inline,
+ * per element, and never stored (unless it is also a result of the graph, when one group stores it
+ * as an extra output). A node only joins groups that hold one of its users, so every member flows
+ * to its group's root and grouping can never make a cycle.
  */
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Shape } from '../shape.js';
 import type { PrimName, PrimParams } from '../primitives.js';
@@ -128,8 +129,8 @@ function scalarConst(n: GraphNode): number | undefined {
 
 /**
  * Groups the live elementwise nodes of `graph` and orders the plan's steps: every non-elementwise
- * live node is a step of its own; every group of two or more instructions (or with several
- * outputs) is one fused step; a group of a single primitive stays a plain step.
+ * live node is a step of its own; every group of two or more members (or with several outputs)
+ * is one fused step; a group of a single primitive stays a plain step.
  */
 export function fuseGraph(graph: Graph, live: readonly boolean[], users: readonly (readonly number[])[]): PlannedStep[] {
   const nodes = graph.nodes;
@@ -214,7 +215,7 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
   const inputNodes: number[] = [];
   /** The instruction holding each member's value. */
   const value = new Map<number, number>();
-  /** One load per (node, strides). */
+  /** One load per read of a node (see `loadKey`). */
   const loads = new Map<string, number>();
 
   /**
@@ -242,17 +243,17 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
       offset = read.begin.reduce((a, b, d) => a + b * full[d]!, 0);
       strides = refineStrides(at, full, shape);
     }
-    const key = `${j}:${strides.join(',')}@${offset}`;
+    const input: FusedInput = offset === 0 ? { shape: n.shape, strides } : { shape: n.shape, strides, offset };
+    const key = loadKey(j, input);
     const known = loads.get(key);
     if (known !== undefined) return known;
-    inputs.push(offset === 0 ? { shape: n.shape, strides } : { shape: n.shape, strides, offset });
+    inputs.push(input);
     inputNodes.push(j);
     ops.push({ kind: 'load', input: inputs.length - 1 });
     loads.set(key, ops.length - 1);
     return ops.length - 1;
   };
 
-  let prims = 0;
   for (const m of ms) {
     const n = nodes[m] as Extract<GraphNode, { kind: 'prim' }>;
     const read = n.prim === 'reshape' ? 'inOrder' : n.prim === 'slice' ? { begin: (n.params as PrimParams['slice']).begin } : 'broadcast';
@@ -266,7 +267,6 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
     }
     ops.push(instruction(n.prim, n.params, args));
     value.set(m, ops.length - 1);
-    prims++;
   }
   if (inputs.length > FUSION_LIMITS.inputs) return undefined;
   const outputs = ms.filter(stored);
@@ -278,6 +278,11 @@ function buildKernel(nodes: readonly GraphNode[], ms: readonly number[], shape: 
     outputs,
     members: [...ms],
   };
+}
+
+/** What identifies one read of a graph node in a fused kernel: the node, its strides and offset. */
+function loadKey(node: number, input: FusedInput): string {
+  return `${node}:${input.strides.join(',')}@${input.offset ?? 0}`;
 }
 
 /** The instruction of one elementwise primitive (broadcast aside) over operand instructions. */
@@ -300,8 +305,8 @@ function instruction(prim: PrimName, params: PrimParams[PrimName], a: readonly n
  * Batches fused groups that run one program over independent tensors (an optimizer's update of
  * every parameter tensor): groups whose inputs are all read in element order or are single values,
  * and whose outputs only the caller (or the group itself) reads (no other step uses them, so
- * running them later changes nothing), with the same program, become the segments of one batch step where the last of them
- * stood.
+ * running them later changes nothing), with the same program, become the segments of one batch
+ * step where the last of them stood.
  */
 export function batchGroups(steps: readonly PlannedStep[], users: readonly (readonly number[])[]): PlannedStep[] {
   const kindsOf = (s: FusedStep): string[] | undefined => {
@@ -310,7 +315,7 @@ export function batchGroups(steps: readonly PlannedStep[], users: readonly (read
     for (let i = 0; i < k.inputs.length; i++) {
       const inp = k.inputs[i]!;
       if ((inp.offset ?? 0) !== 0) return undefined;
-      if (inp.shape.reduce((a, b) => a * b, 1) === 1) kinds.push('s');
+      if (sizeOf(inp.shape) === 1) kinds.push('s');
       else if (isContiguousInput(k, i)) kinds.push('c');
       else return undefined;
     }
@@ -337,14 +342,14 @@ export function batchGroups(steps: readonly PlannedStep[], users: readonly (read
     if (list.length < 2) continue;
     const members = list.map((i) => steps[i] as FusedStep);
     const first = members[0]!.kernel;
-    const n0 = first.shape.reduce((a, b) => a * b, 1);
+    const n0 = sizeOf(first.shape);
     const kernel: FusedKernel = {
       shape: [n0],
       inputs: kindsOf(members[0]!)!.map((kind) => (kind === 's' ? { shape: [1], strides: [0] } : { shape: [n0], strides: [1] })),
       ops: first.ops,
       outputs: first.outputs,
     };
-    const sizes = members.map((m) => m.kernel.shape.reduce((a, b) => a * b, 1));
+    const sizes = members.map((m) => sizeOf(m.kernel.shape));
     for (const i of list) dropped.add(i);
     placed.set(list[list.length - 1]!, { kind: 'batch', kernel, sizes, members });
   }
@@ -392,11 +397,14 @@ export function mergeSiblings(steps: readonly PlannedStep[], users: readonly (re
 function concatKernels(A: FusedStep, B: FusedStep): FusedStep | undefined {
   const inputs: FusedInput[] = [];
   const inputNodes: number[] = [];
+  const index = new Map<string, number>();
   const inputIndex = (node: number, inp: FusedInput): number => {
-    const found = inputNodes.findIndex((n, k) => n === node && (inputs[k]!.offset ?? 0) === (inp.offset ?? 0) && inputs[k]!.strides.join() === inp.strides.join());
-    if (found >= 0) return found;
+    const key = loadKey(node, inp);
+    const found = index.get(key);
+    if (found !== undefined) return found;
     inputs.push(inp);
     inputNodes.push(node);
+    index.set(key, inputs.length - 1);
     return inputs.length - 1;
   };
   const ops: FusedOp[] = [];

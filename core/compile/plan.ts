@@ -50,7 +50,7 @@ export interface PlanSummary {
   readonly launches: Readonly<Record<string, number>>;
 }
 
-/** Options of `buildPlan`. */
+/** Options of a `Plan`. */
 export interface PlanOptions {
   /** Fuse elementwise chains where the backend compiles fused kernels (default true). */
   readonly fuse?: boolean;
@@ -64,8 +64,11 @@ export class Plan {
   readonly #shapes: Shape[];
   /** Constant handles (uploaded constants and aliases of captured tensors), by slot. */
   readonly #constants = new Map<number, unknown>();
-  /** Last step reading each input, by input index (for owned inputs). */
-  readonly #inputSlot = new Map<number, number>();
+  /** The slot of each input node, and its input index. */
+  readonly #inputNodes: (readonly [slot: number, index: number])[] = [];
+  /** The inputs each step reads last (released after it when the call owns them), by step. */
+  readonly #inputsLastReadAt = new Map<number, number[]>();
+  readonly #outputShapes: Shape[];
   readonly summary: PlanSummary;
   #disposed = false;
 
@@ -126,9 +129,12 @@ export class Plan {
     }
 
     // Constants: upload what a step reads (scalars inlined into fused programs need nothing).
-    const read = new Set<number>();
-    for (const s of this.#steps) if (s.kind !== 'host') for (const j of s.ins) read.add(j);
-    for (const o of graph.outputs) read.add(o);
+    const readByStepsOrCaller = (): Set<number> => {
+      const read = new Set<number>(graph.outputs);
+      for (const s of this.#steps) if (s.kind !== 'host') for (const j of s.ins) read.add(j);
+      return read;
+    };
+    const read = readByStepsOrCaller();
     graph.nodes.forEach((n, i) => {
       if (!read.has(i)) return;
       if (n.kind === 'const') this.#constants.set(i, backend.upload(n.values, n.shape));
@@ -155,8 +161,7 @@ export class Plan {
       return false;
     });
     // Constants that only folded steps read are no longer needed.
-    const stillRead = new Set<number>(graph.outputs);
-    for (const s of this.#steps) if (s.kind !== 'host') for (const j of s.ins) stillRead.add(j);
+    const stillRead = readByStepsOrCaller();
     for (const j of dropped) {
       if (stillRead.has(j) || !this.#constants.has(j)) continue;
       backend.release(this.#constants.get(j));
@@ -172,9 +177,17 @@ export class Plan {
     for (const [slot, k] of lastUse) {
       const n = graph.nodes[slot]!;
       if (outputs.has(slot) || this.#constants.has(slot)) continue;
-      if (n.kind === 'input') this.#inputSlot.set(n.index, k);
-      else this.#steps[k]!.release.push(slot);
+      if (n.kind !== 'input') this.#steps[k]!.release.push(slot);
+      else {
+        const list = this.#inputsLastReadAt.get(k) ?? [];
+        list.push(n.index);
+        this.#inputsLastReadAt.set(k, list);
+      }
     }
+    graph.nodes.forEach((n, i) => {
+      if (n.kind === 'input') this.#inputNodes.push([i, n.index]);
+    });
+    this.#outputShapes = graph.outputs.map((o) => this.#shapes[o]!);
     const launches: Record<string, number> = {};
     for (const s of this.#steps) {
       if (s.kind === 'host' || (s.kind === 'prim' && s.prim === 'reshape')) continue;
@@ -190,13 +203,8 @@ export class Plan {
   }
 
   /** The shape of each result. */
-  get outputShapes(): Shape[] {
-    return this.#graph.outputs.map((o) => this.#shapes[o]!);
-  }
-
-  /** The backend this plan runs on. */
-  get backend(): Backend {
-    return this.#backend;
+  get outputShapes(): readonly Shape[] {
+    return this.#outputShapes;
   }
 
   /**
@@ -209,16 +217,7 @@ export class Plan {
     const h: unknown[] = new Array(this.#graph.nodes.length);
     const made: number[] = [];
     for (const [slot, handle] of this.#constants) h[slot] = handle;
-    this.#graph.nodes.forEach((n, i) => {
-      if (n.kind === 'input') h[i] = args.inputs[n.index];
-    });
-    const releaseOwnedInputsAt = new Map<number, number[]>();
-    for (const [index, k] of this.#inputSlot) {
-      if (!args.owned.has(index)) continue;
-      const list = releaseOwnedInputsAt.get(k) ?? [];
-      list.push(index);
-      releaseOwnedInputsAt.set(k, list);
-    }
+    for (const [slot, index] of this.#inputNodes) h[slot] = args.inputs[index];
     const released = new Set<number>();
     const releasedInputs = new Set<number>();
     let k = 0;
@@ -230,7 +229,8 @@ export class Plan {
           b.release(h[j]);
           released.add(j);
         }
-        for (const index of releaseOwnedInputsAt.get(k) ?? []) {
+        for (const index of this.#inputsLastReadAt.get(k) ?? []) {
+          if (!args.owned.has(index)) continue;
           b.release(args.inputs[index]);
           releasedInputs.add(index);
         }

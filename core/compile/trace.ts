@@ -5,7 +5,6 @@
  * them and `valueAndGrad` inside a traced function records its backward pass as primitives.
  */
 import type { Backend, KernelTable } from '../backend.js';
-import { withBackend } from '../backend.js';
 import { withTracer } from '../engine.js';
 import { InputError } from '../errors.js';
 import { PRIM_NAMES, type PrimName, type PrimParams } from '../primitives.js';
@@ -71,7 +70,7 @@ export class TraceRecorder {
 
   /** Runs `fn` with this recorder selected and tracing active. */
   run<T>(fn: () => T): T {
-    return withTracer({ recorder: this.backend, target: this.target, capture: (t) => this.capture(t), host: (shape, compute) => this.host(shape, compute) }, () => withBackend(this.backend, fn));
+    return withTracer({ recorder: this.backend, target: this.target, capture: (t) => this.capture(t), host: (shape, compute) => this.host(shape, compute) }, fn);
   }
 
   /** The graph, with `results` (tensors of this trace or of the target backend) as outputs. */
