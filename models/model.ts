@@ -2,6 +2,7 @@
  * What a segmentation model is to the training loop, the checkpoints and the CLI: a config, an
  * initialiser and a pure forward function over explicit parameter and state trees.
  */
+import { InputError } from '../core/errors.js';
 import type { RandomKey } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 
@@ -46,4 +47,14 @@ export function namedLeaves(tree: unknown, prefix = ''): Array<[string, Tensor]>
 /** The number of scalars in a tree of tensors. */
 export function countScalars(tree: unknown): number {
   return namedLeaves(tree).reduce((n, [, t]) => n + t.size, 0);
+}
+
+/**
+ * @internal a network config's positive-integer field, e.g. `config.base`.
+ *
+ * @throws InputError naming `config.<field>` for anything else.
+ */
+export function configPositiveInt(op: string, field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InputError(op, `config.${field}`, `expected a positive integer, got ${String(v)}`);
+  return v;
 }

@@ -45,7 +45,7 @@ import { checkOptionKeys } from '../core/options.js';
 import { foldIn, normal, type RandomKey } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 import { conv, norm, type ConvLayerParams } from './layers.js';
-import { countScalars, type ApplyOptions, type Model } from './model.js';
+import { configPositiveInt, countScalars, type ApplyOptions, type Model } from './model.js';
 
 /** The reference network's architecture (stored in checkpoints). */
 export interface ReferenceUNetConfig {
@@ -168,11 +168,6 @@ function pairShapes(c: Required<ReferenceUNetConfig>): Record<PairName, readonly
   };
 }
 
-function positiveInt(argument: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InputError('referenceUNet', `config.${argument}`, `expected a positive integer, got ${String(v)}`);
-  return v;
-}
-
 /**
  * Checks a config and fills its default (`base` 64).
  *
@@ -182,9 +177,9 @@ export function checkReferenceUNetConfig(config: ReferenceUNetConfig): Required<
   if (config === null || typeof config !== 'object') throw new InputError('referenceUNet', 'config', 'expected an object');
   checkOptionKeys('referenceUNet', config, REFERENCE_UNET_CONFIG_KEYS, 'config');
   return {
-    inChannels: positiveInt('inChannels', config.inChannels),
-    classes: positiveInt('classes', config.classes),
-    base: positiveInt('base', config.base ?? 64),
+    inChannels: configPositiveInt('referenceUNet', 'inChannels', config.inChannels),
+    classes: configPositiveInt('referenceUNet', 'classes', config.classes),
+    base: configPositiveInt('referenceUNet', 'base', config.base ?? 64),
   };
 }
 

@@ -17,7 +17,7 @@ import { foldIn, type RandomKey } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 import { initConv, initConvTranspose, type InitScheme } from './init.js';
 import { activate, conv, convTranspose, drop, norm, pool2, type Activation, type ConvLayerParams, type ConvTransposeLayerParams } from './layers.js';
-import { countScalars, type ApplyOptions, type Model } from './model.js';
+import { configPositiveInt, countScalars, type ApplyOptions, type Model } from './model.js';
 
 /** The U-Net's architecture (stored in checkpoints; two nets are compatible when these agree). */
 export interface UNetConfig {
@@ -82,11 +82,6 @@ export interface UNetState {
 /** A U-Net model. */
 export type UNet = Model<UNetConfig, UNetParams, UNetState>;
 
-function positiveInt(argument: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InputError('unet', `config.${argument}`, `expected a positive integer, got ${String(v)}`);
-  return v;
-}
-
 /**
  * Checks a config and fills its defaults.
  *
@@ -103,12 +98,12 @@ export function checkUNetConfig(config: UNetConfig): Required<UNetConfig> {
   const init = config.init ?? 'he';
   if (init !== 'he' && init !== 'xavier') throw new InputError('unet', 'config.init', `expected 'he' or 'xavier', got ${JSON.stringify(init)}`);
   if (typeof config.batchNorm !== 'boolean') throw new InputError('unet', 'config.batchNorm', `expected a boolean, got ${String(config.batchNorm)}`);
-  const depth = positiveInt('depth', config.depth);
+  const depth = configPositiveInt('unet', 'depth', config.depth);
   if (depth > 8) throw new InputError('unet', 'config.depth', `expected at most 8 down-samplings, got ${depth}`);
   return {
-    inChannels: positiveInt('inChannels', config.inChannels),
-    classes: positiveInt('classes', config.classes),
-    base: positiveInt('base', config.base),
+    inChannels: configPositiveInt('unet', 'inChannels', config.inChannels),
+    classes: configPositiveInt('unet', 'classes', config.classes),
+    base: configPositiveInt('unet', 'base', config.base),
     depth,
     batchNorm: config.batchNorm,
     dropout,

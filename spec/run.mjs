@@ -4,7 +4,7 @@
 // fails, when a file ran no test, or when fewer files ran than exist. Ends with the plain line
 // "N passed, N failed, N skipped".
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -50,13 +50,7 @@ const needsDisplay = (file) => /gpujs/.test(relative(root, file)) && !process.en
 // into .cache/lavapipe, the gpu.js files see it (a software adapter: never chosen by `auto`).
 const lavapipe = join(root, '.cache/lavapipe');
 const lavapipeIcd = join(lavapipe, 'lvp_icd.json');
-const hasLavapipe = (() => {
-  try {
-    return statSync(lavapipeIcd).isFile();
-  } catch {
-    return false;
-  }
-})();
+const hasLavapipe = existsSync(lavapipeIcd);
 function envFor(file) {
   if (!hasLavapipe || !/gpujs/.test(relative(root, file))) return process.env;
   const lib = join(lavapipe, 'root/usr/lib/x86_64-linux-gnu');
