@@ -1,7 +1,8 @@
 /**
  * Public API of `metrics/`: Dice, Hausdorff, HD95, average surface distance and surface
  * Dice with spacing, per-class evaluation and aggregation, connected components, lesion-wise
- * detection, per-volume metrics and the lesion-slice / empty-slice split. Synchronous, arrays in.
+ * detection, per-volume metrics and the lesion-slice / empty-slice split, and paired statistics
+ * (bootstrap confidence interval, Wilcoxon's signed-rank test). Synchronous, arrays in.
  */
 import '../backends/register.js';
 
@@ -22,6 +23,7 @@ export {
   lesionDetection,
   volumeMetrics,
   splitSliceScores,
+  poolDetections,
   type Components,
   type Connectivity,
   type ConnectivityOptions,
@@ -32,3 +34,18 @@ export {
   type VolumeMetrics,
   type VolumeMetricsOptions,
 } from './lesions.js';
+export {
+  pairedBootstrap,
+  wilcoxonSignedRank,
+  normalCdf,
+  erfc,
+  BOOTSTRAP_DEFAULTS,
+  WILCOXON_EXACT_MAX_N,
+  WILCOXON_EXACT_MAX_EXACT_N,
+  type BootstrapOptions,
+  type BootstrapInterval,
+  type WilcoxonMethod,
+  type WilcoxonOptions,
+  type WilcoxonResult,
+} from './stats.js';
+export { groupVolumes, type VolumeGroup, type VolumeMember, type VolumeRef } from './volumes.js';

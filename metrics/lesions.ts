@@ -195,6 +195,29 @@ export function splitSliceScores(slices: readonly SliceScore[]): SplitSliceScore
   };
 }
 
+/**
+ * One detection for several: the counts of `detections` summed (e.g. the foreground classes of one
+ * volume, each with its own lesions) and the rates recomputed with {@link lesionDetection}'s rules
+ * and empty cases. An empty list has no lesions: recall, precision and F1 NaN.
+ *
+ * @throws InputError naming `detections` (not an array) or `detections[i].<count>` (not a
+ *   non-negative integer).
+ */
+export function poolDetections(detections: readonly LesionDetection[]): LesionDetection {
+  const op = 'poolDetections';
+  if (!Array.isArray(detections)) throw new InputError(op, 'detections', 'expected an array of lesion detections');
+  const total = { gtLesions: 0, predLesions: 0, detected: 0, falsePositives: 0 };
+  detections.forEach((d: LesionDetection, i) => {
+    if (d === null || typeof d !== 'object') throw new InputError(op, `detections[${i}]`, 'expected an object');
+    for (const field of ['gtLesions', 'predLesions', 'detected', 'falsePositives'] as const) {
+      const v: unknown = d[field];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InputError(op, `detections[${i}].${field}`, `expected a non-negative integer, got ${String(v)}`);
+      total[field] += v;
+    }
+  });
+  return { ...total, ...rates(total.gtLesions, total.predLesions, total.detected, total.falsePositives) };
+}
+
 function readConnectivity(op: string, options: ConnectivityOptions | undefined): Connectivity {
   const connectivity: unknown = options?.connectivity ?? 'face';
   if (connectivity !== 'face' && connectivity !== 'full') {

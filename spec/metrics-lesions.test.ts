@@ -8,6 +8,7 @@ import {
   dice,
   hausdorff95,
   lesionDetection,
+  poolDetections,
   splitSliceScores,
   volumeMetrics,
 } from '../metrics/index.js';
@@ -170,6 +171,43 @@ describe('lesionDetection', () => {
     assert.equal(noPred.f1, 0);
     const same = lesionDetection(some, some, { connectivity: 'full' });
     assert.deepEqual([same.gtLesions, same.recall, same.precision, same.f1], [1, 1, 1, 1]);
+  });
+});
+
+describe('poolDetections', () => {
+  test('pooling two masks\' detections = detecting on the two side by side (a background column apart)', () => {
+    const shapes2d = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }));
+    const four = shapes2d.chain(([h, w]) => fc.record({ shape: fc.constant([h, w]), m: fc.array(maskOf([h, w]), { minLength: 4, maxLength: 4 }) }));
+    fc.assert(
+      fc.property(four, connectivities, fc.integer({ min: 1, max: 2 }), ({ shape, m }, connectivity, minOverlap) => {
+        const [h, w] = shape as [number, number];
+        const [pa, ga, pb, gb] = m as [number[], number[], number[], number[]];
+        const beside = (x: number[], y: number[]) => Array.from({ length: h * (2 * w + 1) }, (_, i) => {
+          const r = Math.floor(i / (2 * w + 1));
+          const c = i % (2 * w + 1);
+          return c < w ? x[r * w + c]! : c === w ? 0 : y[r * w + c - w - 1]!;
+        });
+        const options = { connectivity, minOverlap };
+        const pooled = poolDetections([lesionDetection({ data: pa, shape }, { data: ga, shape }, options), lesionDetection({ data: pb, shape }, { data: gb, shape }, options)]);
+        const joint = lesionDetection({ data: beside(pa, pb), shape: [h, 2 * w + 1] }, { data: beside(ga, gb), shape: [h, 2 * w + 1] }, options);
+        assert.deepEqual(
+          [pooled.gtLesions, pooled.predLesions, pooled.detected, pooled.falsePositives],
+          [joint.gtLesions, joint.predLesions, joint.detected, joint.falsePositives],
+        );
+        for (const k of ['recall', 'precision', 'f1'] as const) assert.ok(Object.is(pooled[k], joint[k]), k);
+      }),
+      { seed: 42, numRuns: 100 },
+    );
+  });
+
+  test('no detections: no lesions, rates NaN; bad counts are named', () => {
+    const none = poolDetections([]);
+    assert.deepEqual([none.gtLesions, none.predLesions], [0, 0]);
+    assert.ok([none.recall, none.precision, none.f1].every(Number.isNaN));
+    throwsNamed(() => poolDetections({} as never), InputError, 'detections');
+    const m2 = { data: [0, 1, 1, 0], shape: [2, 2] };
+    const d = lesionDetection(m2, m2);
+    throwsNamed(() => poolDetections([d, { ...d, detected: -1 }]), InputError, 'detections[1].detected');
   });
 });
 
