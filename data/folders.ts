@@ -19,7 +19,8 @@
  *
  * NIfTI volumes (`[z, y, x]`) are cut into 2-D slices along `axis`; slice ids are
  * `<case>_<z|y|x><index, 3 digits>`, PNG slice ids are the file stems (val ids get a `val-` prefix
- * when a stem occurs in both splits).
+ * when a stem occurs in both splits). A NIfTI slice's `volume` is `{ id: <case> (with that prefix
+ * when given), index, thickness: the voxel size along axis (mm) }`; PNG slices have none.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -209,6 +210,7 @@ function cutSlices(
       width: outW,
       spacing: [(sh * h) / outH, (sw * w) / outW],
       source: grid.format === 'png' ? { file } : { file, index, axis: sliceAxis },
+      ...(grid.format === 'png' ? {} : { volume: { id, index, thickness: grid.spacing[sliceAxis] } }),
     });
   }
   return slices;

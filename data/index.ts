@@ -1,14 +1,18 @@
 /**
- * Datasets and loaders: the synthetic WMH-like dataset, PNG and NIfTI codecs, slice folders and
- * NIfTI volumes, resizing, batching and the distance-map cache. Importing this module registers the
- * built-in backends.
+ * Datasets and loaders: the synthetic sets (WMH-like slices `wmh-v1`, WMH-like volumes `wmh`,
+ * vessel trees), PNG and NIfTI codecs, slice folders and NIfTI volumes, grouping slices by volume,
+ * resizing, batching and the distance-map cache. Importing this module registers the built-in
+ * backends.
  */
 import '../backends/register.js';
 
 export { signedDistanceMap, signedDistanceMaps } from '../losses/distance.js';
 export type { Dataset, Slice } from './types.js';
 export { syntheticDataset, type SyntheticOptions } from './synthetic.js';
-export { lesionStats, type LesionStats } from './lesion-stats.js';
+export { syntheticWmh, type LesionSizeStats, type SyntheticWmhDataset, type SyntheticWmhOptions, type SyntheticWmhStats } from './synthetic-wmh.js';
+export { syntheticVessels, type SyntheticVesselsDataset, type SyntheticVesselsOptions, type SyntheticVesselsStats, type WidthBin } from './synthetic-vessels.js';
+export { groupVolumes, type VolumeGroup } from './volumes.js';
+export { LESION_SIZE_BINS, formatSizeHistogram, lesionStats, sizeHistogram, type LesionStats, type SizeBin } from './lesion-stats.js';
 export { decodePng, encodePng, type DecodePngOptions, type RasterImage } from './png.js';
 export { readNifti, writeNifti, type NiftiOutput, type NiftiVolume } from './nifti.js';
 export { writeFileAtomic, FileWriteError } from '../core/files.js';

@@ -38,8 +38,8 @@ const EMPTY_SHARE = 0.2;
 /** Most lesions in a slice. */
 const MAX_LESIONS = 6;
 
-/** Tissue intensities per modality (before bias and noise). */
-const TISSUE = {
+/** Tissue intensities per modality (before bias and noise); the `wmh` set uses the same. */
+export const TISSUE = {
   flair: { scalp: 0.45, skull: 0.04, csf: 0.1, gm: 0.55, wm: 0.4 },
   t1: { scalp: 0.7, skull: 0.04, csf: 0.12, gm: 0.45, wm: 0.72 },
 } as const;

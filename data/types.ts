@@ -2,6 +2,7 @@
  * The data model shared by loaders, the training loop and the CLI: 2-D slices with class-index
  * labels, grouped into train and validation splits.
  */
+import type { VolumeRef } from '../metrics/volumes.js';
 
 /** One 2-D slice: image channels and its label map, row-major. */
 export interface Slice {
@@ -18,6 +19,12 @@ export interface Slice {
   readonly spacing: readonly [number, number];
   /** Where the slice came from (file path, and the volume's slice index for NIfTI). */
   readonly source?: { readonly file: string; readonly index?: number; readonly axis?: number };
+  /**
+   * The volume the slice was cut from, when it was: its `id` (a NIfTI file's case name, a synthetic
+   * volume's name), the slice's position `index` along the slicing axis, and the slice `thickness`
+   * in mm (the spacing across slices) when known. PNG slices have none. See `groupVolumes`.
+   */
+  readonly volume?: VolumeRef;
 }
 
 /** A dataset: train and validation slices of one geometry. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InputError } from '../core/errors.js';
+import { crc32 } from '../data/crc32.js';
 import { lesionStats } from '../data/lesion-stats.js';
 import { syntheticDataset } from '../data/synthetic.js';
 import { signedDistanceMaps } from '../losses/signed-distance.js';
@@ -56,6 +57,17 @@ describe('syntheticDataset', () => {
     assert.ok(lesions > 200, `${lesions} lesions`);
     assert.ok(thick / lesions >= 0.5, `${thick} of ${lesions} lesions ≥ 3 px across`);
     assert.match(data.notes.join('\n'), /lesions ≥ 3 px across .* \d+\.\d+ % of \d+/);
+  });
+
+  test('the first set is kept bit for bit (`--synthetic-set wmh-v1`): labels and images of seed 0 pinned', () => {
+    const labels = new Uint8Array(slices.length * 64 * 64);
+    const images = new Float32Array(slices.length * 64 * 64);
+    slices.forEach((s, i) => {
+      labels.set(s.label, i * 64 * 64);
+      images.set(s.image, i * 64 * 64);
+    });
+    assert.equal(crc32(labels).toString(16), '23cd9efc');
+    assert.equal(crc32(new Uint8Array(images.buffer)).toString(16), '1440ae10');
   });
 
   test('lesionStats on a hand-made map', () => {
