@@ -31,8 +31,18 @@ export interface IncreaseOptions {
   readonly max?: number;
 }
 
+/** Options of `steal`. */
+export interface StealOptions {
+  /**
+   * The number of epochs S over which the reference's 100-epoch course runs (a positive integer):
+   * epoch e reads the weights of the reference's epoch e' = 100·e/S, so w_B reaches 1 at e = 0.99·S.
+   * Without it, S = 100: the reference's weights per epoch. For a short run, e.g. S = E.
+   */
+  readonly span?: number;
+}
+
 /** Options accepted by the registry's factories (each reads the fields it knows). */
-export interface ScheduleOptions extends RebalanceOptions, IncreaseOptions {
+export interface ScheduleOptions extends RebalanceOptions, IncreaseOptions, StealOptions {
   /** The weights of `constant` ([1, 1] when not given). */
   readonly weights?: readonly number[];
 }
@@ -52,7 +62,7 @@ function checkEpoch(op: string, epoch: unknown, epochs: unknown): number {
 }
 
 /** Every key a registry factory takes (each reads the ones it knows). */
-const SCHEDULE_OPTION_KEYS = ['floorAtEpoch', 'weights', 'step', 'max'] as const;
+const SCHEDULE_OPTION_KEYS = ['floorAtEpoch', 'weights', 'step', 'max', 'span'] as const;
 
 function checkOptionsObject(op: string, options: unknown, known: readonly string[] = SCHEDULE_OPTION_KEYS): void {
   checkOptionKeys(op, options, known);
@@ -93,14 +103,24 @@ export function rebalance(options: RebalanceOptions = {}): Schedule {
 /**
  * The reference code's `StealWeight` schedule: weights `[w_GD, w_B]` with
  *
- *   w_GD(e) = max(0.1, 1 − 0.01e),   w_B(e) = 0.01(e + 1),
+ *   w_GD(e) = max(0.1, 1 − 0.01e'),   w_B(e) = 0.01(e' + 1),   e' = 100·e/S  (S = `span`, default 100),
  *
- * uncapped and not summing to 1 (at e = 0: [1, 0.01]; from e = 90 on w_GD stays 0.1).
+ * uncapped and not summing to 1 (at e = 0: [1, 0.01]; with S = 100, from e = 90 on w_GD stays 0.1
+ * and at e = 99 w_B = 1). `span` compresses the reference's 100-epoch course into S epochs.
  */
-export function steal(): Schedule {
+export function steal(options: StealOptions = {}): Schedule {
+  const op = 'steal';
+  checkOptionsObject(op, options, ['span']);
+  const span = options.span;
+  if (span !== undefined && (typeof span !== 'number' || !Number.isInteger(span) || span < 1)) {
+    throw new InputError(op, 'options.span', `expected a positive integer, got ${String(span)}`);
+  }
   return (epoch, epochs) => {
-    const e = checkEpoch('steal', epoch, epochs);
-    return [Math.max(0.1, (100 - e) / 100), (e + 1) / 100];
+    const e = checkEpoch(op, epoch, epochs);
+    // NOTE: (100 − e)/100 and (e + 1)/100 are exact where 1 − 0.01e is not; with a span, e' = 100e/S.
+    if (span === undefined || span === 100) return [Math.max(0.1, (100 - e) / 100), (e + 1) / 100];
+    const scaled = (100 * e) / span;
+    return [Math.max(0.1, (100 - scaled) / 100), (scaled + 1) / 100];
   };
 }
 
@@ -150,7 +170,10 @@ export const schedules: { readonly [N in ScheduleName]: (options?: ScheduleOptio
     checkOptionsObject('rebalance', options);
     return rebalance({ floorAtEpoch: options.floorAtEpoch });
   },
-  steal: () => steal(),
+  steal: (options: ScheduleOptions = {}) => {
+    checkOptionsObject('steal', options);
+    return steal({ span: options.span });
+  },
   constant: (options: ScheduleOptions = {}) => {
     checkOptionsObject('constant', options);
     const weights = options.weights ?? [1, 1];

@@ -11,7 +11,7 @@
  *   last 32      the SHA-256 digest of every byte before it (magic, length, header and blob)
  *
  * The header is `{ format: "boundary-seg-checkpoint", version: 2, kind: "best" | "last", epoch,
- * model: UNetConfig, resume?: { config: TrainConfig, step, lr: LrState, lastRow: EpochRow,
+ * model: NetworkConfig, resume?: { config: TrainConfig, step, lr: LrState, lastRow: EpochRow,
  * optimizer: { name, step } }, tensors: [{ name, shape, offset, length }] }` with `offset` in
  * bytes from the blob's start and `length` in elements. Tensor names are dotted paths in groups:
  * `params.*`, `state.*` (batch-norm statistics), and in `last` checkpoints `optim.m.*`,
@@ -19,6 +19,11 @@
  * best parameters are not the current ones. Non-finite numbers in the header are the strings
  * "NaN", "Infinity", "-Infinity". Float32 values are stored exactly, so a restored tensor equals
  * the saved one bit for bit.
+ *
+ * `model` is the network's config with its defaults filled in: a U-Net's without `arch` (exactly
+ * as before there was a choice of network), the reference network's with `arch: "reference"`. A
+ * reader that predates the reference network refuses such a file (an unknown field `arch`)
+ * instead of misreading it, so the format version stays 2.
  *
  * The per-epoch metrics rows live in the run's `metrics.csv` only (version 1 stored them all in
  * `last.ckpt`, which grew with every epoch); a `last` checkpoint keeps the row of its own epoch
@@ -47,8 +52,10 @@ import { closed, JsonFloat, NonNegativeInt, PositiveNumber } from './codecs.js';
 import type { LrState } from './lr-schedule.js';
 import { EpochRowCodec, parseMetricsCsv, sameRow, type EpochRow } from './metrics-log.js';
 import { namedLeaves } from './model.js';
-import { TrainConfigCodec, UNetConfigCodec, type TrainConfig } from './train-config.js';
-import { checkUNetConfig, unet, UNET_CONFIG_KEYS, type UNetConfig, type UNetParams, type UNetState } from './unet.js';
+import { checkNetworkConfig, describeNetwork, modelFor, NETWORK_ARCHS, NETWORK_CONFIG_KEYS, type FullNetworkConfig, type NetworkArch, type NetworkConfig, type NetworkParams, type NetworkState } from './networks.js';
+import { REFERENCE_UNET_CONFIG_KEYS } from './reference-unet.js';
+import { NetworkConfigCodec, TrainConfigCodec, type TrainConfig } from './train-config.js';
+import { UNET_CONFIG_KEYS } from './unet.js';
 
 /** The format version this code writes. */
 export const CHECKPOINT_VERSION = 2;
@@ -62,8 +69,8 @@ const FORMAT = 'boundary-seg-checkpoint';
 
 /** The optimizer's state in a `last` checkpoint. */
 export type OptimizerSnapshot =
-  | { readonly name: 'adam'; readonly step: number; readonly m: UNetParams; readonly v: UNetParams }
-  | { readonly name: 'sgd'; readonly step: number; readonly velocity: UNetParams };
+  | { readonly name: 'adam'; readonly step: number; readonly m: NetworkParams; readonly v: NetworkParams }
+  | { readonly name: 'sgd'; readonly step: number; readonly velocity: NetworkParams };
 
 /** What `--resume` needs beyond the parameters. */
 export interface ResumeState {
@@ -81,7 +88,7 @@ export interface ResumeState {
   readonly rows?: readonly EpochRow[];
   readonly optimizer: OptimizerSnapshot;
   /** The best epoch's parameters and state, when they differ from the current ones. */
-  readonly best?: { readonly params: UNetParams; readonly state: UNetState };
+  readonly best?: { readonly params: NetworkParams; readonly state: NetworkState };
 }
 
 /** A checkpoint in memory (tensors on the selected backend, owned by the caller). */
@@ -89,9 +96,10 @@ export interface Checkpoint {
   readonly kind: 'best' | 'last';
   /** Epochs completed by the parameters (the best epoch + 1 for `best`). */
   readonly epoch: number;
-  readonly model: UNetConfig;
-  readonly params: UNetParams;
-  readonly state: UNetState;
+  /** The network (a U-Net's config is stored without `arch`, so older readers read it too). */
+  readonly model: NetworkConfig;
+  readonly params: NetworkParams;
+  readonly state: NetworkState;
   readonly resume?: ResumeState;
   /** What the reader should be told about the file (a version-1 file has no checksum). */
   readonly warnings?: readonly string[];
@@ -107,7 +115,7 @@ const headerFields = {
   format: t.literal(FORMAT),
   kind: t.keyof({ best: null, last: null }),
   epoch: NonNegativeInt,
-  model: UNetConfigCodec,
+  model: NetworkConfigCodec,
   tensors: t.array(TensorEntry),
 };
 
@@ -163,7 +171,7 @@ export async function encodeCheckpoint(ckpt: Checkpoint): Promise<Uint8Array> {
     version: 2,
     kind: ckpt.kind,
     epoch: ckpt.epoch,
-    model: checkUNetConfig(ckpt.model),
+    model: checkNetworkConfig(ckpt.model),
     tensors,
     ...(r && lastRow ? { resume: { config: r.config, step: r.step, lr: r.lr, lastRow, optimizer: { name: r.optimizer.name, step: r.optimizer.step } } } : {}),
   };
@@ -281,17 +289,30 @@ export async function readCheckpointFile(path: string): Promise<CheckpointFile> 
   return decodeCheckpoint(bytes, path);
 }
 
+/** The fields only a U-Net config has: an `expected` that gives one means a U-Net. */
+const UNET_ONLY_KEYS: readonly string[] = UNET_CONFIG_KEYS.filter((k) => k !== 'arch' && !(REFERENCE_UNET_CONFIG_KEYS as readonly string[]).includes(k));
+
 /**
  * Checks that a checkpoint's architecture equals `expected` (fields that `expected` leaves out
- * are not compared).
+ * are not compared). The network is compared first: `expected.arch`, or a U-Net when `expected`
+ * gives a field only the U-Net has (`depth`, `batchNorm`, …); then the fields.
  *
- * @throws InputError naming the file and every field that differs, or an unknown key of
- * `expected` (`expected.clases`).
+ * @throws InputError naming the file and the other network, or every field that differs; or an
+ * unknown key of `expected` (`expected.clases`).
  */
-export function checkArchitecture(ckpt: CheckpointFile, expected: Partial<UNetConfig>): void {
-  checkOptionKeys('checkArchitecture', expected, UNET_CONFIG_KEYS, 'expected');
-  const have = checkUNetConfig(ckpt.header.model);
-  const diffs = UNET_CONFIG_KEYS.filter((f) => expected[f] !== undefined && expected[f] !== have[f]).map((f) => `${f} ${String(have[f])} (expected ${String(expected[f])})`);
+export function checkArchitecture(ckpt: CheckpointFile, expected: Partial<NetworkConfig>): void {
+  checkOptionKeys('checkArchitecture', expected, NETWORK_CONFIG_KEYS, 'expected');
+  const have = checkNetworkConfig(ckpt.header.model);
+  const want = expected as Readonly<Record<string, unknown>>;
+  const haveArch = 'arch' in have ? 'reference' : 'unet';
+  const wantArch = want['arch'] ?? (UNET_ONLY_KEYS.some((k) => want[k] !== undefined) ? 'unet' : undefined);
+  if (wantArch !== undefined && !NETWORK_ARCHS.includes(wantArch as NetworkArch)) throw new InputError('checkArchitecture', 'expected.arch', `unknown network ${JSON.stringify(wantArch)}: expected one of ${NETWORK_ARCHS.join(', ')}`);
+  if (wantArch !== undefined && wantArch !== haveArch) {
+    throw bad(ckpt.file, `checkpoint of another architecture: the ${describeArch(have)} (expected ${wantArch === 'reference' ? 'the reference network' : 'a U-Net'})`);
+  }
+  const fields = (haveArch === 'reference' ? REFERENCE_UNET_CONFIG_KEYS : UNET_CONFIG_KEYS).filter((f) => f !== 'arch') as readonly string[];
+  const got = have as unknown as Readonly<Record<string, unknown>>;
+  const diffs = fields.filter((f) => want[f] !== undefined && want[f] !== got[f]).map((f) => `${f} ${String(got[f])} (expected ${String(want[f])})`);
   if (diffs.length > 0) throw bad(ckpt.file, `checkpoint of another architecture: ${diffs.join(', ')}`);
 }
 
@@ -312,8 +333,8 @@ function restoreGroup<T>(ckpt: CheckpointFile, prefix: string, template: T): T {
   return treeUnflatten(template, leaves);
 }
 
-function describeArch(m: UNetConfig): string {
-  return `U-Net base ${m.base}, depth ${m.depth}, ${m.inChannels} channel(s), ${m.classes} classes${m.batchNorm ? ', batch norm' : ''}`;
+function describeArch(m: NetworkConfig | FullNetworkConfig): string {
+  return `${describeNetwork(m)}, ${m.inChannels} channel(s), ${m.classes} classes`;
 }
 
 /**
@@ -323,12 +344,12 @@ function describeArch(m: UNetConfig): string {
  *
  * @throws InputError naming the file on any mismatch, or an unknown key of `expected`.
  */
-export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<UNetConfig>, rowsOption?: readonly EpochRow[]): Checkpoint {
-  checkOptionKeys('restoreCheckpoint', expected, UNET_CONFIG_KEYS, 'expected');
+export function restoreCheckpoint(ckpt: CheckpointFile, expected?: Partial<NetworkConfig>, rowsOption?: readonly EpochRow[]): Checkpoint {
+  checkOptionKeys('restoreCheckpoint', expected, NETWORK_CONFIG_KEYS, 'expected');
   if (expected) checkArchitecture(ckpt, expected);
   const h = ckpt.header;
-  const model = checkUNetConfig(h.model);
-  const template = unet(model).init(key(0));
+  const model = checkNetworkConfig(h.model);
+  const template = modelFor(model).init(key(0));
   try {
     return scope(() => {
       const params = restoreGroup(ckpt, 'params', template.params);
@@ -389,8 +410,8 @@ export async function readRunRows(ckpt: CheckpointFile): Promise<EpochRow[] | un
  * @throws InputError naming the file (see `restoreCheckpoint`), or an unknown key of `expected`
  * (before the file is read).
  */
-export async function loadCheckpoint(path: string, expected?: Partial<UNetConfig>): Promise<Checkpoint> {
-  checkOptionKeys('loadCheckpoint', expected, UNET_CONFIG_KEYS, 'expected');
+export async function loadCheckpoint(path: string, expected?: Partial<NetworkConfig>): Promise<Checkpoint> {
+  checkOptionKeys('loadCheckpoint', expected, NETWORK_CONFIG_KEYS, 'expected');
   const file = await readCheckpointFile(path);
   if (expected) checkArchitecture(file, expected);
   return restoreCheckpoint(file, expected, await readRunRows(file));

@@ -10,6 +10,7 @@ import { reshape, slice } from '../core/ops.js';
 import type { RandomKey } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { checkOneHot } from '../losses/checks.js';
+import type { VolumeRef } from '../metrics/volumes.js';
 
 /** One batch, as `data/`'s `makeBatch` makes it. */
 export interface TrainingBatch {
@@ -31,7 +32,16 @@ export interface LabelledImage {
   readonly width: number;
   /** Pixel size [along H, along W] in mm, for the distance metrics. */
   readonly spacing: readonly [number, number];
+  /**
+   * The volume the slice belongs to, for per-volume evaluation (`evaluateSet`): its id, the
+   * slice's position in it, and the slice thickness in mm (the spacing along the stacking axis,
+   * 1 when absent). A slice without it is a volume of its own.
+   */
+  readonly volume?: VolumeRef;
 }
+
+/** Where a slice sits in its volume (see `LabelledImage.volume`). */
+export type { VolumeRef } from '../metrics/volumes.js';
 
 /** A training set with its validation split. */
 export interface TrainingData {

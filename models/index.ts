@@ -1,5 +1,6 @@
 /**
- * Models and training: layers as pure functions of parameter trees, the U-Net, initialisation,
+ * Models and training: layers as pure functions of parameter trees, the U-Net and the reference
+ * network (one config tagged by `arch`, built by `modelFor`), initialisation,
  * optimizers, the learning-rate rule, the loss objective, the training loop, evaluation and
  * checkpoints. Importing this module registers the built-in backends.
  */
@@ -10,20 +11,31 @@ export { conv, convTranspose, norm, activate, pool2, drop, classProbabilities, t
 export { initFilter, initConv, initConvTranspose, type InitScheme } from './init.js';
 export { namedLeaves, countScalars, type Model, type ApplyOptions } from './model.js';
 export {
-  unet, checkUNetConfig,
-  type UNet, type UNetConfig, type UNetParams, type UNetState, type DoubleConvParams, type DoubleConvState, type UpParams,
+  unet, checkUNetConfig, unetParameterCount,
+  type UNet, type UNetConfig, type FullUNetConfig, type UNetParams, type UNetState, type DoubleConvParams, type DoubleConvState, type UpParams,
 } from './unet.js';
 export {
   referenceUNet, checkReferenceUNetConfig, referenceParameterShapes, referenceParameterCount, REFERENCE_UNET_CONFIG_KEYS,
   type ReferenceUNet, type ReferenceUNetConfig, type ReferenceUNetParams, type ReferenceUNetState,
   type ConvBatchParams, type ConvBatchState, type ConvPairParams, type ConvPairState, type ResidualParams, type ResidualState, type BridgeParams, type BridgeState,
 } from './reference-unet.js';
+export {
+  modelFor, describeNetwork, checkNetworkConfig, networkArch, isReferenceConfig, networkInputMultiple, networkParameterCount, NETWORK_ARCHS, NETWORK_CONFIG_KEYS,
+  type Network, type NetworkArch, type NetworkConfig, type FullNetworkConfig, type NetworkParams, type NetworkState, type ReferenceUNetConfigTagged,
+} from './networks.js';
 export { objective, lossTerm, lossNames, type Objective, type LossName, type LossInputs, type ScheduleSpec } from './objective.js';
 export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } from './lr-schedule.js';
-export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
-export { metricsCsv, parseMetricsCsv, sameRow, EpochRowCodec, type EpochRow } from './metrics-log.js';
-export { imageMetrics, summarizeImages, predictLabels, type ImageMetrics, type EvalSummary } from './evaluate.js';
-export type { TrainingBatch, LabelledImage, TrainingData } from './data-source.js';
+export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ReferenceUNetConfigCodec, NetworkConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
+export { metricsCsv, parseMetricsCsv, sameRow, EpochRowCodec, DIAGNOSTIC_COLUMNS, type EpochRow } from './metrics-log.js';
+export {
+  collapsedFrom, isSaturated, learns, diagnose, SATURATION_THRESHOLD, LEARNS_THRESHOLD,
+  type Diagnosis, type DiagnosticRow,
+} from './diagnostics.js';
+export {
+  imageMetrics, summarizeImages, evaluateSet, predictLabels,
+  type ImageMetrics, type EvalSummary, type EvaluateSetOptions, type SetEvaluation, type VolumeEvaluation, type VolumeSummary, type ClassEvaluation,
+} from './evaluate.js';
+export type { TrainingBatch, LabelledImage, TrainingData, VolumeRef } from './data-source.js';
 export {
   train, checkConfigFitsData, configDifferences,
   type TrainOptions, type TrainResult, type StepProgress, type EpochInfo,

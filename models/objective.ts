@@ -9,7 +9,7 @@ import { add, mean, mul, neg, sum, type TensorLike } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import { boundaryLoss } from '../losses/boundary.js';
 import { focalLoss } from '../losses/cross-entropy.js';
-import { diceLoss, generalizedDiceLoss } from '../losses/dice.js';
+import { diceLoss, generalizedDiceLoss, type GeneralizedDiceWeights } from '../losses/dice.js';
 import { scheduleNames, schedules, type Schedule, type ScheduleName } from '../losses/schedules.js';
 
 /** The losses the objective can combine, by their `--losses` names. */
@@ -37,16 +37,19 @@ function foreground(classes: number): number[] {
 
 /**
  * One loss term by name, for K classes:
- * - `gdl`: generalized Dice over all classes, the reference's weights (as the reference);
+ * - `gdl`: generalized Dice over all classes, with the reference's class weights (default) or
+ *   MONAI's (`options.gdlWeights`);
  * - `boundary`: the boundary loss on the foreground classes (idc [1] for binary tasks, the paper);
  * - `dice`: soft Dice over the foreground classes;
  * - `ce`: cross-entropy over all classes, from the logits (log-softmax, stable), mean per voxel;
  * - `focal`: focal loss (γ = 2) over all classes.
  */
-export function lossTerm(name: LossName, classes: number): (inputs: LossInputs) => Tensor {
+export function lossTerm(name: LossName, classes: number, options: ObjectiveOptions = {}): (inputs: LossInputs) => Tensor {
   switch (name) {
-    case 'gdl':
-      return ({ probs, target }) => generalizedDiceLoss(probs, target);
+    case 'gdl': {
+      const weights = options.gdlWeights ?? 'reference';
+      return ({ probs, target }) => generalizedDiceLoss(probs, target, { weights });
+    }
     case 'boundary': {
       const idc = foreground(classes);
       return ({ probs, distMaps }) => boundaryLoss(probs, distMaps, { idc });
@@ -65,6 +68,25 @@ export function lossTerm(name: LossName, classes: number): (inputs: LossInputs) 
   }
 }
 
+/** Options of the loss terms. */
+export interface ObjectiveOptions {
+  /**
+   * The class weights of `gdl`: `'reference'` (default, w_k = 1/(Σt_k + 1e-10)²: a class absent
+   * from an image weighs ~1e20, so on a lesion-free image the loss is ≈ 1 whatever is predicted and
+   * false positives there get no gradient) or `'monai'` (absent classes take the image's largest
+   * finite weight, so false positives on lesion-free images are penalised).
+   */
+  readonly gdlWeights?: GeneralizedDiceWeights;
+}
+
+/** The schedule options each schedule reads (any other is refused). */
+const SCHEDULE_FIELDS: { readonly [N in ScheduleName]: readonly (keyof ScheduleSpec)[] } = {
+  rebalance: ['floorAtEpoch'],
+  steal: ['span'],
+  constant: ['weights'],
+  increase: ['step', 'max'],
+};
+
 /** A schedule and its options, as stored in configs and checkpoints. */
 export interface ScheduleSpec {
   readonly name: ScheduleName;
@@ -72,12 +94,14 @@ export interface ScheduleSpec {
   readonly floorAtEpoch?: number;
   /** `constant`: the weights (one per loss; all 1 when absent). */
   readonly weights?: readonly number[];
+  /** `steal`: the epochs over which the reference's 100-epoch course runs (100 when absent). */
+  readonly span?: number;
   /** `increase`: growth per epoch and cap of the second weight. */
   readonly step?: number;
   readonly max?: number;
 }
 
-const SCHEDULE_SPEC_KEYS: readonly (keyof ScheduleSpec)[] = ['name', 'floorAtEpoch', 'weights', 'step', 'max'];
+const SCHEDULE_SPEC_KEYS: readonly (keyof ScheduleSpec)[] = ['name', 'floorAtEpoch', 'weights', 'step', 'max', 'span'];
 
 /** The objective of a run: the loss list and the schedule giving one weight per loss and epoch. */
 export interface Objective {
@@ -97,22 +121,31 @@ export interface Objective {
  * the schedule gives a number of weights other than the number of losses, when it is not an
  * object or has an unknown key (`schedule.floorAt`), or names no known schedule.
  */
-export function objective(losses: readonly LossName[], schedule: ScheduleSpec, classes: number): Objective {
+export function objective(losses: readonly LossName[], schedule: ScheduleSpec, classes: number, options: ObjectiveOptions = {}): Objective {
   if (!Array.isArray(losses) || losses.length === 0) throw new InputError('objective', 'losses', 'expected at least one loss');
   if (schedule === undefined) throw new InputError('objective', 'schedule', `expected { name, ... } with a name out of ${scheduleNames.join(', ')}`);
   checkOptionKeys('objective', schedule, SCHEDULE_SPEC_KEYS, 'schedule');
   if (!Object.hasOwn(schedules, schedule.name)) throw new InputError('objective', 'schedule.name', `unknown schedule ${JSON.stringify(schedule.name)}; expected one of ${scheduleNames.join(', ')}`);
+  for (const field of SCHEDULE_SPEC_KEYS) {
+    if (field !== 'name' && schedule[field] !== undefined && !SCHEDULE_FIELDS[schedule.name].includes(field)) {
+      throw new InputError('objective', `schedule.${field}`, `applies to the ${Object.entries(SCHEDULE_FIELDS).find(([, f]) => f.includes(field))![0]} schedule, not to '${schedule.name}'`);
+    }
+  }
+  checkOptionKeys('objective', options, ['gdlWeights']);
+  if (options.gdlWeights !== undefined && options.gdlWeights !== 'reference' && options.gdlWeights !== 'monai') {
+    throw new InputError('objective', 'options.gdlWeights', `expected 'reference' or 'monai', got ${JSON.stringify(options.gdlWeights)}`);
+  }
   losses.forEach((l, i) => {
     if (!lossNames.includes(l)) throw new InputError('objective', 'losses', `unknown loss ${JSON.stringify(l)}; expected some of ${lossNames.join(', ')}`);
     if (losses.indexOf(l) !== i) throw new InputError('objective', 'losses', `loss ${l} appears twice`);
   });
   const weightsOption = schedule.name === 'constant' ? (schedule.weights ?? losses.map(() => 1)) : schedule.weights;
-  const sched: Schedule = schedules[schedule.name]({ floorAtEpoch: schedule.floorAtEpoch, weights: weightsOption, step: schedule.step, max: schedule.max });
+  const sched: Schedule = schedules[schedule.name]({ floorAtEpoch: schedule.floorAtEpoch, weights: weightsOption, step: schedule.step, max: schedule.max, span: schedule.span });
   const probe = sched(0, 1);
   if (probe.length !== losses.length) {
     throw new InputError('objective', 'schedule', `schedule '${schedule.name}' gives ${probe.length} weights but there are ${losses.length} losses (${losses.join(', ')})`);
   }
-  const fns = losses.map((l) => lossTerm(l, classes));
+  const fns = losses.map((l) => lossTerm(l, classes, options));
   return {
     losses,
     weights: (epoch, epochs) => sched(epoch, epochs),

@@ -47,8 +47,13 @@ import type { Tensor } from '../core/tensor.js';
 import { conv, norm, type ConvLayerParams } from './layers.js';
 import { configPositiveInt, countScalars, type ApplyOptions, type Model } from './model.js';
 
-/** The reference network's architecture (stored in checkpoints). */
+/**
+ * The reference network's architecture (stored in checkpoints, tagged `arch: 'reference'` there:
+ * see `NetworkConfig`).
+ */
 export interface ReferenceUNetConfig {
+  /** The network's tag among the networks: `'reference'` (optional here, filled in by the check). */
+  readonly arch?: 'reference';
   /** Image channels (modalities). */
   readonly inChannels: number;
   /** Output classes (background included). */
@@ -58,7 +63,7 @@ export interface ReferenceUNetConfig {
 }
 
 /** The keys of `ReferenceUNetConfig`, in its order. */
-export const REFERENCE_UNET_CONFIG_KEYS: readonly (keyof ReferenceUNetConfig)[] = Object.freeze(['inChannels', 'classes', 'base'] as const);
+export const REFERENCE_UNET_CONFIG_KEYS: readonly (keyof ReferenceUNetConfig)[] = Object.freeze(['arch', 'inChannels', 'classes', 'base'] as const);
 
 /** The keys of `ApplyOptions`. */
 const APPLY_KEYS: readonly (keyof ApplyOptions)[] = ['training', 'key'];
@@ -169,14 +174,17 @@ function pairShapes(c: Required<ReferenceUNetConfig>): Record<PairName, readonly
 }
 
 /**
- * Checks a config and fills its default (`base` 64).
+ * Checks a config and fills its defaults (`base` 64, `arch` `'reference'`).
  *
- * @throws InputError naming the field that is missing or out of range, or an unknown key.
+ * @throws InputError naming the field that is missing or out of range, or an unknown key;
+ * `config.arch` when it is given and is not `'reference'`.
  */
 export function checkReferenceUNetConfig(config: ReferenceUNetConfig): Required<ReferenceUNetConfig> {
   if (config === null || typeof config !== 'object') throw new InputError('referenceUNet', 'config', 'expected an object');
   checkOptionKeys('referenceUNet', config, REFERENCE_UNET_CONFIG_KEYS, 'config');
+  if (config.arch !== undefined && config.arch !== 'reference') throw new InputError('referenceUNet', 'config.arch', `expected 'reference' or no arch, got ${JSON.stringify(config.arch)}`);
   return {
+    arch: 'reference',
     inChannels: configPositiveInt('referenceUNet', 'inChannels', config.inChannels),
     classes: configPositiveInt('referenceUNet', 'classes', config.classes),
     base: configPositiveInt('referenceUNet', 'base', config.base ?? 64),

@@ -5,14 +5,17 @@
  */
 import * as t from 'io-ts';
 import { scheduleNames, type ScheduleName } from '../losses/schedules.js';
-import { closed, NonNegativeInt, NonNegativeNumber, PositiveInt, PositiveNumber, UnitInterval } from './codecs.js';
+import { closed, describeValue, NonNegativeInt, NonNegativeNumber, PositiveInt, PositiveNumber, UnitInterval } from './codecs.js';
+import type { GeneralizedDiceWeights } from '../losses/dice.js';
 import type { LrRule } from './lr-schedule.js';
 import { lossNames, type LossName, type ScheduleSpec } from './objective.js';
+import type { NetworkConfig, ReferenceUNetConfigTagged } from './networks.js';
 import type { UNetConfig } from './unet.js';
 
 /** A complete training configuration. */
 export interface TrainConfig {
-  readonly model: UNetConfig;
+  /** The network: a U-Net (`arch` absent or `'unet'`) or the reference network (`arch: 'reference'`). */
+  readonly model: NetworkConfig;
   /** All randomness (initialisation, shuffling, dropout) derives from `key(seed)`. */
   readonly seed: number;
   readonly epochs: number;
@@ -25,6 +28,11 @@ export interface TrainConfig {
   readonly momentum: number;
   readonly losses: readonly LossName[];
   readonly schedule: ScheduleSpec;
+  /**
+   * The class weights of the `gdl` term (`'reference'` when absent; see `ObjectiveOptions`).
+   * Optional so that configs written before it existed keep their meaning.
+   */
+  readonly gdlWeights?: GeneralizedDiceWeights;
   readonly lrRule: LrRule;
   /** Epochs without improvement before the rate is halved (20). */
   readonly lrPatience: number;
@@ -52,11 +60,34 @@ export const trainDefaults: Omit<TrainConfig, 'model'> = Object.freeze<Omit<Trai
 const keyof = <K extends string>(values: readonly K[], name: string) =>
   t.keyof(Object.fromEntries(values.map((v) => [v, null])) as { [k in K]: null }, name);
 
-/** Codec of `UNetConfig`. */
+/** Codec of `UNetConfig` (`arch` absent or `'unet'`). */
 export const UNetConfigCodec: t.Type<UNetConfig, unknown, unknown> = closed(
   'UNetConfig',
   { inChannels: PositiveInt, classes: PositiveInt, base: PositiveInt, depth: PositiveInt, batchNorm: t.boolean },
-  { dropout: UnitInterval, activation: keyof(['relu', 'leakyRelu'] as const, 'Activation'), init: keyof(['he', 'xavier'] as const, 'InitScheme') },
+  { arch: t.literal('unet'), dropout: UnitInterval, activation: keyof(['relu', 'leakyRelu'] as const, 'Activation'), init: keyof(['he', 'xavier'] as const, 'InitScheme') },
+);
+
+/** Codec of the reference network's config (`arch: 'reference'`). */
+export const ReferenceUNetConfigCodec: t.Type<ReferenceUNetConfigTagged, unknown, unknown> = closed(
+  'ReferenceUNetConfig',
+  { arch: t.literal('reference'), inChannels: PositiveInt, classes: PositiveInt },
+  { base: PositiveInt },
+);
+
+/**
+ * Codec of `NetworkConfig`: by `arch`, the U-Net's (absent or `'unet'`) or the reference
+ * network's (`'reference'`) closed codec; another `arch` fails at `arch`, naming the networks.
+ */
+export const NetworkConfigCodec: t.Type<NetworkConfig, unknown, unknown> = new t.Type<NetworkConfig, unknown, unknown>(
+  'NetworkConfig',
+  (u): u is NetworkConfig => UNetConfigCodec.is(u) || ReferenceUNetConfigCodec.is(u),
+  (u, c) => {
+    const arch: unknown = u !== null && typeof u === 'object' && !Array.isArray(u) ? (u as { arch?: unknown }).arch : undefined;
+    if (arch === 'reference') return ReferenceUNetConfigCodec.validate(u, c);
+    if (arch === undefined || arch === 'unet') return UNetConfigCodec.validate(u, c);
+    return t.failure(arch, t.appendContext(c, 'arch', t.unknown, undefined), `unknown network ${describeValue(arch)} (expected 'unet', 'reference', or no arch for 'unet')`);
+  },
+  (a) => (a.arch === 'reference' ? ReferenceUNetConfigCodec.encode(a) : UNetConfigCodec.encode(a)),
 );
 
 /** Codec of a loss name. */
@@ -68,12 +99,12 @@ export const ScheduleNameCodec = keyof(scheduleNames as readonly ScheduleName[],
 export const ScheduleSpecCodec: t.Type<ScheduleSpec, unknown, unknown> = closed(
   'ScheduleSpec',
   { name: ScheduleNameCodec },
-  { floorAtEpoch: PositiveInt, weights: t.readonlyArray(t.number), step: NonNegativeNumber, max: NonNegativeNumber },
+  { floorAtEpoch: PositiveInt, weights: t.readonlyArray(t.number), step: NonNegativeNumber, max: NonNegativeNumber, span: PositiveInt },
 );
 
 /** Codec of `TrainConfig` (every field required: checkpoints store complete configs). */
 export const TrainConfigCodec: t.Type<TrainConfig, unknown, unknown> = closed('TrainConfig', {
-  model: UNetConfigCodec,
+  model: NetworkConfigCodec,
   seed: NonNegativeInt,
   epochs: PositiveInt,
   batchSize: PositiveInt,
@@ -87,4 +118,6 @@ export const TrainConfigCodec: t.Type<TrainConfig, unknown, unknown> = closed('T
   lrRule: keyof(['plateau', 'reference', 'none'] as const, 'LrRule'),
   lrPatience: PositiveInt,
   shuffle: t.boolean,
+}, {
+  gdlWeights: keyof(['reference', 'monai'] as const, 'GdlWeights'),
 });

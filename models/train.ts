@@ -11,7 +11,7 @@ import { dispose, scope } from '../core/engine.js';
 import { InputError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { softmax } from '../core/nn.js';
-import { alias, argmax, concat, reshape, stack } from '../core/ops.js';
+import { alias, argmax, concat, max, reshape, slice, stack } from '../core/ops.js';
 import { treeMap } from '../core/tree.js';
 import { foldIn, key, type RandomKey } from '../core/random.js';
 import { valueAndGrad } from '../core/autodiff.js';
@@ -22,12 +22,13 @@ import { writeFileAtomic } from '../core/files.js';
 import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
 import { checkBatchLabels, checkBatchTarget, type BatchPlace, type TrainingBatch, type TrainingData } from './data-source.js';
 import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js';
+import { splitSliceScores } from '../metrics/lesions.js';
 import { lrStart, lrStep, type LrState } from './lr-schedule.js';
 import { metricsCsv, type EpochRow } from './metrics-log.js';
 import { objective, type Objective } from './objective.js';
 import { adam, sgd, type AdamState, type Optimizer, type SgdState, type Slots } from './optim.js';
 import { trainDefaults, type TrainConfig } from './train-config.js';
-import { unet, type UNet, type UNetParams, type UNetState } from './unet.js';
+import { comparableNetworkConfig, isReferenceConfig, modelFor, networkInputMultiple, type Network, type NetworkParams, type NetworkState } from './networks.js';
 
 /** Progress after one optimizer step. */
 export interface StepProgress {
@@ -70,30 +71,30 @@ export interface TrainOptions {
 
 /** The outcome of `train`. Its tensors belong to the caller (`dispose(result)` frees them all). */
 export interface TrainResult {
-  readonly model: UNet;
+  readonly model: Network;
   readonly config: TrainConfig;
   readonly rows: readonly EpochRow[];
   /** The parameters and state after the last epoch run. */
-  readonly params: UNetParams;
-  readonly state: UNetState;
+  readonly params: NetworkParams;
+  readonly state: NetworkState;
   /** The epoch of highest mean validation Dice and its parameters (the best checkpoint). */
-  readonly best: { readonly epoch: number; readonly score: number; readonly params: UNetParams; readonly state: UNetState };
+  readonly best: { readonly epoch: number; readonly score: number; readonly params: NetworkParams; readonly state: NetworkState };
   /** False when `onEpoch` stopped the run early. */
   readonly completed: boolean;
 }
 
-type OptState = AdamState<UNetParams> | SgdState<UNetParams>;
+type OptState = AdamState<NetworkParams> | SgdState<NetworkParams>;
 
 const TRAIN_OPTION_KEYS: readonly (keyof TrainOptions)[] = ['resume', 'dir', 'onStep', 'onEpoch', 'jit'];
-const TRAIN_CONFIG_KEYS: readonly string[] = ['model', ...Object.keys(trainDefaults)];
+const TRAIN_CONFIG_KEYS: readonly string[] = ['model', ...Object.keys(trainDefaults), 'gdlWeights'];
 
 const STREAM_INIT = 0;
 const STREAM_SHUFFLE = 1;
 const STREAM_DROPOUT = 2;
 
 /**
- * Checks that a config fits the data: channels, classes, image size divisible by 2^depth, at
- * least one training image and one validation image.
+ * Checks that a config fits the data: channels, classes, image size divisible by 2^depth (by 8
+ * for the reference network), at least one training image and one validation image.
  *
  * @throws InputError naming the field.
  */
@@ -101,22 +102,26 @@ export function checkConfigFitsData(config: TrainConfig, data: Pick<TrainingData
   const m = config.model;
   if (m.inChannels !== data.channels) throw new InputError('train', 'model.inChannels', `the model takes ${m.inChannels} channel(s) but the images have ${data.channels}`);
   if (m.classes !== data.classes) throw new InputError('train', 'model.classes', `the model predicts ${m.classes} classes but the labels have ${data.classes}`);
-  const f = 2 ** m.depth;
-  if (data.height % f !== 0 || data.width % f !== 0) throw new InputError('train', 'model.depth', `images of ${data.height}×${data.width} are not divisible by 2^depth = ${f} (depth ${m.depth})`);
+  const f = networkInputMultiple(m);
+  if (data.height % f !== 0 || data.width % f !== 0) {
+    throw isReferenceConfig(m)
+      ? new InputError('train', 'model.arch', `images of ${data.height}×${data.width} are not divisible by 8 (the reference network halves them three times)`)
+      : new InputError('train', 'model.depth', `images of ${data.height}×${data.width} are not divisible by 2^depth = ${f} (depth ${m.depth})`);
+  }
   if (data.trainSize < 1) throw new InputError('train', 'data', 'no training images');
   if (data.val.length < 1) throw new InputError('train', 'data', 'no validation images');
 }
 
-function makeOptimizer(config: TrainConfig): Optimizer<UNetParams, OptState> {
+function makeOptimizer(config: TrainConfig): Optimizer<NetworkParams, OptState> {
   return (config.optimizer === 'adam'
-    ? adam<UNetParams>({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: 1e-8 })
-    : sgd<UNetParams>({ learningRate: config.learningRate, momentum: config.momentum })) as Optimizer<UNetParams, OptState>;
+    ? adam<NetworkParams>({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: 1e-8 })
+    : sgd<NetworkParams>({ learningRate: config.learningRate, momentum: config.momentum })) as Optimizer<NetworkParams, OptState>;
 }
 
 function snapshotOptimizer(name: 'adam' | 'sgd', s: OptState): OptimizerSnapshot {
   return name === 'adam'
-    ? { name, step: s.step, m: (s as AdamState<UNetParams>).m, v: (s as AdamState<UNetParams>).v }
-    : { name, step: s.step, velocity: (s as SgdState<UNetParams>).velocity };
+    ? { name, step: s.step, m: (s as AdamState<NetworkParams>).m, v: (s as AdamState<NetworkParams>).v }
+    : { name, step: s.step, velocity: (s as SgdState<NetworkParams>).velocity };
 }
 
 function optimizerFromSnapshot(o: OptimizerSnapshot): OptState {
@@ -134,8 +139,11 @@ function canonical(value: unknown): string {
  * differ, e.g. `['learningRate', 'model']`.
  */
 export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof TrainConfig)[];
-  return keys.filter((k) => k !== 'epochs' && canonical(a[k]) !== canonical(b[k]));
+  // Optional fields mean their default when absent (configs written before they existed).
+  const full = (c: TrainConfig): TrainConfig => ({ ...c, model: comparableNetworkConfig(c.model), gdlWeights: c.gdlWeights ?? 'reference' });
+  const [x, y] = [full(a), full(b)];
+  const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])] as (keyof TrainConfig)[];
+  return keys.filter((k) => k !== 'epochs' && canonical(x[k]) !== canonical(y[k]));
 }
 
 /** A tree of new tensors sharing the values (and, where the backend can, the storage) of `tree`. */
@@ -150,33 +158,43 @@ function chunks(n: number, size: number): number[][] {
   return out;
 }
 
-/** The validation forward of one batch: the weighted loss and the predicted labels. */
-type ValidationForward = (params: UNetParams, state: UNetState, images: Tensor, target: Tensor, distMaps: Tensor, weights: readonly TensorLike[]) => [Tensor, Tensor];
+/**
+ * The validation forward of one batch: the weighted loss, the predicted labels, and the largest
+ * foreground probability of the batch (a scalar).
+ */
+type ValidationForward = (params: NetworkParams, state: NetworkState, images: Tensor, target: Tensor, distMaps: Tensor, weights: readonly TensorLike[]) => [Tensor, Tensor, Tensor];
 
-/** The validation forward, in evaluation mode. */
-function validationForward(model: UNet, obj: Objective): ValidationForward {
+/**
+ * The validation forward, in evaluation mode. The largest foreground probability is the maximum
+ * over the batch's pixels and the foreground classes 1 … K − 1 (class 0 when K = 1) of the
+ * softmax itself, in the backend's float32: not 1 − p₀, which rounds to 0 long before p₁ does, so
+ * a saturated softmax (`isSaturated`) is told apart from a merely confident one.
+ */
+function validationForward(model: Network, obj: Objective): ValidationForward {
   return (params, state, images, target, distMaps, weights) => {
     const [logits] = model.apply(params, state, images, { training: false });
     const probs = softmax(logits, 1);
     const total = obj.combine(obj.terms({ logits, probs, target, distMaps }), weights);
-    return [total, argmax(logits, 1)];
+    const [b, k, h, w] = probs.shape as [number, number, number, number];
+    const foreground = k > 1 ? slice(probs, [0, 1, 0, 0], [b, k - 1, h, w]) : probs;
+    return [total, argmax(logits, 1), max(foreground)];
   };
 }
 
 /** What one training step returns: the loss and its terms, and the new trees. */
-type StepResult = [values: Tensor, params: UNetParams, state: UNetState, slots: Slots<OptState>];
+type StepResult = [values: Tensor, params: NetworkParams, state: NetworkState, slots: Slots<OptState>];
 
 /**
  * One training step as a pure function of tensors, numbers and a key, so that `jit` compiles it
  * once for every step: the batch, the loss weights, the optimizer's scalars (step size and bias
  * corrections, computed on the host from the step count) and the dropout key are arguments.
  */
-type TrainingStep = (params: UNetParams, state: UNetState, slots: Slots<OptState>, images: Tensor, target: Tensor, distMaps: Tensor,
+type TrainingStep = (params: NetworkParams, state: NetworkState, slots: Slots<OptState>, images: Tensor, target: Tensor, distMaps: Tensor,
   weights: readonly TensorLike[], scalars: readonly TensorLike[], dropoutKey: RandomKey) => StepResult;
 
-function trainingStep(model: UNet, obj: Objective, opt: Optimizer<UNetParams, OptState>): TrainingStep {
+function trainingStep(model: Network, obj: Objective, opt: Optimizer<NetworkParams, OptState>): TrainingStep {
   return (params, state, slots, images, target, distMaps, weights, scalars, dropoutKey) => {
-    const [[total, aux], grads] = valueAndGrad((p: UNetParams) => {
+    const [[total, aux], grads] = valueAndGrad((p: NetworkParams) => {
       const [logits, next] = model.apply(p, state, images, { training: true, key: dropoutKey });
       const probs = softmax(logits, 1);
       const terms = obj.terms({ logits, probs, target, distMaps });
@@ -188,24 +206,27 @@ function trainingStep(model: UNet, obj: Objective, opt: Optimizer<UNetParams, Op
 }
 
 /**
- * Validation: the weighted loss (mean over images) and per-image metrics, in evaluation mode.
- * Every batch's labels are checked on the host.
+ * Validation: the weighted loss (mean over images), per-image metrics and the largest foreground
+ * probability over every pixel, in evaluation mode. Every batch's labels are checked on the host.
  */
-async function validate(forward: ValidationForward, params: UNetParams, state: UNetState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[] }> {
+async function validate(forward: ValidationForward, params: NetworkParams, state: NetworkState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[]; maxForegroundProb: number }> {
   let lossSum = 0;
+  let maxForegroundProb = -Infinity;
   const images: ImageMetrics[] = [];
   const hw = data.height * data.width;
   for (const [batch, idx] of chunks(data.val.length, batchSize).entries()) {
     const b = data.batch('val', idx);
     checkLabelsOf(b, data, { split: 'val', indices: idx, epoch, batch });
-    const [loss, pred] = scope(() => forward(params, state, b.images, b.target, b.distMaps, weights));
+    const [loss, pred, fg] = scope(() => forward(params, state, b.images, b.target, b.distMaps, weights));
     dispose([b.images, b.target, b.distMaps]);
-    const [lv, pv] = await Promise.all([loss.data(), pred.data()]);
-    dispose([loss, pred]);
+    const [lv, pv, fv] = await Promise.all([loss.data(), pred.data(), fg.data()]);
+    dispose([loss, pred, fg]);
     lossSum += lv[0]! * idx.length;
+    // NaN (a non-finite forward) wins, so it is seen rather than skipped
+    maxForegroundProb = Number.isNaN(fv[0]!) || Number.isNaN(maxForegroundProb) ? NaN : Math.max(maxForegroundProb, fv[0]!);
     idx.forEach((i, j) => images.push(imageMetrics(data.val[i]!, Uint8Array.from(pv.subarray(j * hw, (j + 1) * hw)), data.classes)));
   }
-  return { loss: lossSum / data.val.length, images };
+  return { loss: lossSum / data.val.length, images, maxForegroundProb };
 }
 
 /**
@@ -238,8 +259,8 @@ function checkLabelsOf(b: TrainingBatch, data: TrainingData, place: BatchPlace):
 }
 
 /**
- * Trains a U-Net on `data` as `config` says, or continues a run from `options.resume`.
- * Everything that happens is a function of the config and the data, so two runs with one seed
+ * Trains the network of `config.model` (`modelFor`: a U-Net or the reference network) on `data`
+ * as `config` says, or continues a run from `options.resume`. Everything that happens is a function of the config and the data, so two runs with one seed
  * give bit-identical parameters and rows.
  *
  * The batches `data` hands out are checked before they are used: every batch's labels on the host
@@ -257,8 +278,8 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
   checkOptionKeys('train', config, TRAIN_CONFIG_KEYS, 'config');
   checkOptionKeys('train', options, TRAIN_OPTION_KEYS);
   checkConfigFitsData(config, data);
-  const model = unet(config.model);
-  const obj = objective(config.losses, config.schedule, data.classes);
+  const model = modelFor(config.model);
+  const obj = objective(config.losses, config.schedule, data.classes, { gdlWeights: config.gdlWeights ?? 'reference' });
   const opt = makeOptimizer(config);
   const root: RandomKey = key(config.seed);
   const lrOptions = { rule: config.lrRule, patience: config.lrPatience } as const;
@@ -268,13 +289,13 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     await checkFirstBatches(data, order[0]!, config.batchSize, firstEpoch);
   }
 
-  let params: UNetParams;
-  let state: UNetState;
+  let params: NetworkParams;
+  let state: NetworkState;
   let optState: OptState;
   let lr: LrState;
   let step: number;
   const rows: EpochRow[] = [];
-  let best: { epoch: number; score: number; params: UNetParams; state: UNetState };
+  let best: { epoch: number; score: number; params: NetworkParams; state: NetworkState };
 
   const r = options.resume?.resume;
   if (options.resume) {
@@ -344,6 +365,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
 
     const val = await validate(forward, params, state, data, weights, config.batchSize, epoch);
     const summary = summarizeImages(val.images);
+    const split = splitSliceScores(val.images);
     const row: EpochRow = {
       epoch,
       lr: lr.lr,
@@ -356,6 +378,9 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       valHd95: summary.hd95.mean,
       missed: summary.missed,
       falseAlarms: summary.falseAlarms,
+      valPredForeground: val.images.filter((m) => m.predForeground).length,
+      valMaxForegroundProb: val.maxForegroundProb,
+      valLesionDice: split.lesionDice.mean,
     };
     rows.push(row);
     lr = lrStep(lrOptions, lr, epoch, row.valDice);

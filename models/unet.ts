@@ -19,8 +19,14 @@ import { initConv, initConvTranspose, type InitScheme } from './init.js';
 import { activate, conv, convTranspose, drop, norm, pool2, type Activation, type ConvLayerParams, type ConvTransposeLayerParams } from './layers.js';
 import { configPositiveInt, countScalars, type ApplyOptions, type Model } from './model.js';
 
-/** The U-Net's architecture (stored in checkpoints; two nets are compatible when these agree). */
+/**
+ * The U-Net's architecture (stored in checkpoints; two nets are compatible when these agree).
+ * `arch` tags it among the networks (`NetworkConfig`); absent means the U-Net, so configs and
+ * checkpoints written before there was a choice keep their meaning.
+ */
 export interface UNetConfig {
+  /** The network: absent or `'unet'`. */
+  readonly arch?: 'unet';
   /** Image channels (modalities). */
   readonly inChannels: number;
   /** Output classes (background included). */
@@ -40,7 +46,7 @@ export interface UNetConfig {
 }
 
 /** The keys of `UNetConfig`, in its order. */
-export const UNET_CONFIG_KEYS: readonly (keyof UNetConfig)[] = Object.freeze(['inChannels', 'classes', 'base', 'depth', 'batchNorm', 'dropout', 'activation', 'init'] as const);
+export const UNET_CONFIG_KEYS: readonly (keyof UNetConfig)[] = Object.freeze(['arch', 'inChannels', 'classes', 'base', 'depth', 'batchNorm', 'dropout', 'activation', 'init'] as const);
 
 /** The keys of `ApplyOptions`. */
 const APPLY_KEYS: readonly (keyof ApplyOptions)[] = ['training', 'key'];
@@ -82,15 +88,21 @@ export interface UNetState {
 /** A U-Net model. */
 export type UNet = Model<UNetConfig, UNetParams, UNetState>;
 
+/** A U-Net config with every default filled in; without `arch` (absent means the U-Net). */
+export type FullUNetConfig = Required<Omit<UNetConfig, 'arch'>>;
+
 /**
- * Checks a config and fills its defaults.
+ * Checks a config and fills its defaults. The result has no `arch` (the U-Net's canonical form,
+ * as checkpoints store it).
  *
  * @throws InputError naming the field that is missing or out of range, or an unknown key
- * (`config.batchnorm`: unknown option 'batchnorm' (did you mean 'batchNorm'?)).
+ * (`config.batchnorm`: unknown option 'batchnorm' (did you mean 'batchNorm'?)); `config.arch`
+ * when it is given and is not `'unet'`.
  */
-export function checkUNetConfig(config: UNetConfig): Required<UNetConfig> {
+export function checkUNetConfig(config: UNetConfig): FullUNetConfig {
   if (config === null || typeof config !== 'object') throw new InputError('unet', 'config', 'expected an object');
   checkOptionKeys('unet', config, UNET_CONFIG_KEYS, 'config');
+  if (config.arch !== undefined && config.arch !== 'unet') throw new InputError('unet', 'config.arch', `expected 'unet' or no arch, got ${JSON.stringify(config.arch)}`);
   const dropout = config.dropout ?? 0;
   if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) throw new InputError('unet', 'config.dropout', `expected a rate in [0, 1), got ${String(dropout)}`);
   const activation = config.activation ?? 'relu';
@@ -110,6 +122,23 @@ export function checkUNetConfig(config: UNetConfig): Required<UNetConfig> {
     activation,
     init,
   };
+}
+
+/**
+ * The number of learned scalars of `unet(config)`, from the architecture alone (no tensor is
+ * allocated): UNet-d3-b16 without batch norm, one channel and two classes has 481,762.
+ *
+ * @throws InputError as `checkUNetConfig`.
+ */
+export function unetParameterCount(config: UNetConfig): number {
+  const { inChannels, classes, base, depth, batchNorm } = checkUNetConfig(config);
+  const width = (level: number) => base * 2 ** level;
+  const double = (cin: number, cout: number) => 9 * cin * cout + cout + 9 * cout * cout + cout + (batchNorm ? 4 * cout : 0);
+  let n = 0;
+  for (let i = 0; i < depth; i++) n += double(i === 0 ? inChannels : width(i - 1), width(i));
+  n += double(width(depth - 1), width(depth));
+  for (let level = depth - 1; level >= 0; level--) n += 4 * width(level + 1) * width(level) + width(level) + double(2 * width(level), width(level));
+  return n + width(0) * classes + classes;
 }
 
 /**

@@ -69,6 +69,23 @@ function toVersion1(bytes: Uint8Array, rows: readonly unknown[]): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** Version-2 bytes with the header changed by `edit`, re-padded and re-signed (a valid file of another header). */
+function rewriteHeader(bytes: Uint8Array, edit: (header: Record<string, unknown>) => void): Uint8Array {
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  const header = headerOf(bytes);
+  edit(header);
+  let json = JSON.stringify(header, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  json += ' '.repeat((8 - ((12 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const blob = bytes.subarray(12 + length, bytes.length - 32);
+  const out = Buffer.alloc(12 + head.length + blob.length + 32);
+  out.write('BSEGCKPT', 0, 'ascii');
+  out.writeUInt32LE(head.length, 8);
+  head.copy(out, 12);
+  out.set(blob, 12 + head.length);
+  return resign(new Uint8Array(out));
+}
+
 const rejects = (bytes: Uint8Array, file: string, pattern: RegExp) =>
   assert.throws(() => decodeCheckpoint(bytes, file), (e: unknown) => e instanceof InputError && (e as Error).message.includes(file) && pattern.test((e as Error).message) && !(e as Error).message.includes('\n'));
 
@@ -125,6 +142,17 @@ describe('hardening: checkpoint integrity (item 3)', () => {
     rejects(resign(bytes), 'nan.ckpt', /tensor params\.\S+ holds a non-finite value \(NaN\) at index \d+/);
     new DataView(bytes.buffer).setFloat32(bytes.length - 32 - 8, -Infinity, true);
     rejects(resign(bytes), 'inf.ckpt', /non-finite value \(-Infinity\)/);
+  });
+
+  test("the header's network: a U-Net is stored without arch (as before there was a choice); an unknown arch or a field of the other network is refused", () => {
+    const model = headerOf(best)['model'] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(model).sort(), ['activation', 'base', 'batchNorm', 'classes', 'depth', 'dropout', 'inChannels', 'init'], 'the fields a reader of format 2 has always known');
+    assert.equal(decodeCheckpoint(rewriteHeader(best, (h) => void ((h['model'] as Record<string, unknown>)['arch'] = 'unet')), 'tagged.ckpt').header.model.arch, 'unet', "arch: 'unet' reads as the U-Net");
+    rejects(rewriteHeader(best, (h) => void ((h['model'] as Record<string, unknown>)['arch'] = 'resnet')), 'resnet.ckpt', /bad header: at \S*model\.arch: unknown network "resnet"/);
+    rejects(rewriteHeader(best, (h) => void (h['model'] = { ...model, arch: 'reference' })), 'mixed.ckpt', /bad header: at \S*model\.(depth|batchNorm|dropout|activation|init): unknown field/);
+    // a reference header over U-Net tensors: refused naming the tensors that do not fit
+    const swapped = decodeCheckpoint(rewriteHeader(best, (h) => void (h['model'] = { arch: 'reference', inChannels: 1, classes: 2, base: 2 })), 'swapped.ckpt');
+    assert.throws(() => restoreCheckpoint(swapped), (e: unknown) => e instanceof InputError && /swapped\.ckpt: checkpoint of another architecture: unexpected tensor params\.\S+ for reference U-Net \(LIVIAETS\) base 2/.test((e as Error).message));
   });
 
   test('version-1 files still load, with a warning, and restore the same tensors; their trailing bytes are refused', async () => {

@@ -59,6 +59,9 @@ describe('reference U-Net', () => {
     assert.throws(() => referenceUNet({ inChannels: 1, classes: 2, bse: 4 }), (e: Error) => e instanceof core.InputError && /did you mean 'base'/.test(e.message));
     assert.throws(() => referenceUNet({ inChannels: 1, classes: 2, base: 0 }), (e: Error) => e instanceof core.InputError && /config\.base/.test(e.message));
     assert.equal(referenceUNet({ inChannels: 1, classes: 2 }).config.base, 64, 'base defaults to 64');
+    assert.equal(referenceUNet({ inChannels: 1, classes: 2 }).config.arch, 'reference', "the config is tagged arch: 'reference'");
+    assert.equal(referenceUNet({ arch: 'reference', inChannels: 1, classes: 2, base: 2 }).config.base, 2, 'a tagged config is taken');
+    assert.throws(() => referenceUNet({ arch: 'unet', inChannels: 1, classes: 2 } as never), (e: Error) => e instanceof core.InputError && (e as core.InputError).argument === 'config.arch');
     core.dispose([params, state]);
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
-import { countScalars, initConv, lrStart, lrStep, namedLeaves, objective, unet, type UNetConfig } from '../models/index.js';
+import { checkUNetConfig, countScalars, initConv, lrStart, lrStep, namedLeaves, objective, unet, unetParameterCount, type UNetConfig } from '../models/index.js';
 
 describe('U-Net', () => {
   before(async () => core.setBackend('cpu'));
@@ -16,6 +16,21 @@ describe('U-Net', () => {
     const names = namedLeaves(params).map(([n]) => n);
     assert.ok(names.includes('down.0.conv1.w') && names.includes('up.2.up.w') && names.includes('head.b'), `names: ${names.slice(0, 6).join(', ')} …`);
     core.dispose(params);
+  });
+
+  test("unetParameterCount counts from the config alone; arch 'unet' is the same network, another arch is refused", () => {
+    assert.equal(unetParameterCount({ inChannels: 1, classes: 2, base: 16, depth: 3, batchNorm: false }), 481_762, 'UNet-d3-b16');
+    for (const config of [
+      { inChannels: 2, classes: 3, base: 3, depth: 2, batchNorm: true },
+      { arch: 'unet', inChannels: 1, classes: 4, base: 2, depth: 4, batchNorm: false },
+    ] as const satisfies readonly UNetConfig[]) {
+      const net = unet(config);
+      const { params, state } = net.init(core.key(0));
+      assert.equal(unetParameterCount(config), net.parameterCount(params), `count of ${JSON.stringify(config)}`);
+      core.dispose([params, state]);
+    }
+    assert.equal('arch' in checkUNetConfig({ arch: 'unet', inChannels: 1, classes: 2, base: 2, depth: 1, batchNorm: false }), false, 'the filled-in config has no arch');
+    assert.throws(() => unet({ arch: 'reference', inChannels: 1, classes: 2, base: 2, depth: 1, batchNorm: false } as never), (e: Error) => e instanceof core.InputError && e.argument === 'config.arch' && /expected 'unet' or no arch, got "reference"/.test(e.message));
   });
 
   for (const batchNorm of [false, true]) {

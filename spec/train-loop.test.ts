@@ -1,8 +1,9 @@
 /**
  * The training loop on a tiny stand-in dataset (16×16 disks): the loss falls, one seed gives
  * bit-identical parameters and metrics.csv, a run interrupted after epoch 1 of 3 and resumed ends
- * bit-identical to an uninterrupted one, checkpoints round-trip exactly and refuse another
- * architecture, and live buffers stay flat across epochs.
+ * bit-identical to an uninterrupted one (also from a run folder written before the diagnostic
+ * columns), checkpoints round-trip exactly and refuse another architecture, and live buffers stay
+ * flat across epochs.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -62,7 +63,7 @@ describe('training loop', () => {
     assert.equal(csv(d1), csv(d2), 'same seed: same metrics.csv');
     assert.notDeepEqual(await paramBytes(a.params), await paramBytes(c.params), 'another seed: other parameters');
     assert.notEqual(csv(d1), csv(d3), 'another seed: another metrics.csv');
-    assert.equal(csv(d1).split('\n')[0], 'epoch,lr,w_gdl,w_boundary,train_loss,train_gdl,train_boundary,val_loss,val_dice,val_hd,val_hd95,val_missed,val_false_alarms', 'csv header');
+    assert.equal(csv(d1).split('\n')[0], 'epoch,lr,w_gdl,w_boundary,train_loss,train_gdl,train_boundary,val_loss,val_dice,val_hd,val_hd95,val_missed,val_false_alarms,val_pred_fg_images,val_max_fg_prob,val_lesion_dice,saturated,collapsed', 'csv header');
     assert.ok(live[2]! <= live[1]!, `live buffers after epochs 2 and 3: ${live.join(', ')}`);
     core.dispose([a, b, c]);
   });
@@ -91,6 +92,39 @@ describe('training loop', () => {
       core.dispose([whole, resumed]);
     });
   }
+
+  test('a run folder written before the diagnostic columns resumes: old rows read NaN, the run ends bit-identical', async () => {
+    const cfg = config();
+    const [full, part] = [tempDir(), tempDir()];
+    const whole = await train(cfg, data, { dir: full });
+    core.dispose(await train(cfg, data, { dir: part, onEpoch: () => 'stop' }));
+    // metrics.csv as the first format wrote it: the header ends at val_false_alarms
+    const lines = readFileSync(join(part, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+    const legacy = lines.map((l) => l.split(',').slice(0, -5).join(','));
+    assert.equal(legacy[0]!.split(',').at(-1), 'val_false_alarms', 'legacy header');
+    writeFileSync(join(part, 'metrics.csv'), `${legacy.join('\n')}\n`);
+    // last.ckpt whose lastRow predates the fields: blank them out (JSON whitespace), then re-sign
+    const bytes = readFileSync(join(part, 'last.ckpt'));
+    const text = bytes.toString('latin1');
+    const added = /,"valPredForeground":[^,]*,"valMaxForegroundProb":[^,]*,"valLesionDice":[^,}]*/.exec(text);
+    assert.ok(added, 'the checkpoint header holds the new fields');
+    const edited = Buffer.from(text.replace(added[0], ' '.repeat(added[0].length)), 'latin1');
+    edited.set(createHash('sha256').update(edited.subarray(0, edited.length - 32)).digest(), edited.length - 32);
+    writeFileSync(join(part, 'last.ckpt'), edited);
+
+    const ckpt = await loadCheckpoint(join(part, 'last.ckpt'));
+    const old = ckpt.resume!.rows![0]!;
+    assert.ok([old.valPredForeground, old.valMaxForegroundProb, old.valLesionDice].every(Number.isNaN), 'fields not recorded read NaN');
+    const resumed = await train(cfg, data, { dir: part, resume: ckpt });
+    assert.deepEqual(await paramBytes(resumed.params), await paramBytes(whole.params), 'final parameters');
+    for (const f of ['last.ckpt', 'best.ckpt']) assert.ok(readFileSync(join(part, f)).equals(readFileSync(join(full, f))), `${f} identical`);
+    const csvOf = (d: string) => readFileSync(join(d, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+    const [a, b] = [csvOf(part), csvOf(full)];
+    assert.equal(a[0], b[0], 'rewritten with the current header');
+    assert.deepEqual(a.slice(2), b.slice(2), 'rows of the epochs run after the resume');
+    assert.equal(a[1], `${b[1]!.split(',').slice(0, -5).join(',')},NaN,NaN,NaN,0,0`, 'the old row: diagnostics NaN, neither saturated nor collapsed');
+    core.dispose([whole, resumed]);
+  });
 
   test('checkpoints round-trip exactly and refuse another architecture, with the file named', async () => {
     const dir = tempDir();

@@ -4,7 +4,7 @@
  */
 import * as core from '../../core/index.js';
 import { signedDistanceMaps } from '../../losses/index.js';
-import { namedLeaves, type LabelledImage, type TrainingBatch, type TrainingData, type UNetParams } from '../../models/index.js';
+import { namedLeaves, type LabelledImage, type TrainingBatch, type TrainingData, type NetworkParams } from '../../models/index.js';
 
 /** Image side of the stand-in set. */
 export const SIZE = 16;
@@ -68,6 +68,6 @@ export function standIn(trainSize: number, valSize: number, seed = 7): TrainingD
 
 
 /** The bytes of every parameter tensor, in `namedLeaves` order (for bit-identity checks). */
-export async function paramBytes(p: UNetParams): Promise<Buffer[]> {
+export async function paramBytes(p: NetworkParams): Promise<Buffer[]> {
   return Promise.all(namedLeaves(p).map(async ([, t]) => Buffer.from((await t.data()).buffer)));
 }
