@@ -1,21 +1,22 @@
 /**
  * Predictions of a trained network for slices of any size: batched forward passes in evaluation
- * mode, images padded with zeros at the bottom/right to a multiple of 2^depth and the labels
- * cropped back, so outputs keep the input's geometry.
+ * mode, images padded with zeros at the bottom/right to a multiple of what the network takes
+ * (2^depth for the U-Net, 8 for the reference network) and the labels cropped back, so outputs
+ * keep the input's geometry.
  */
 import { tensor } from '../core/ops.js';
 import { MAX_PIXELS_PER_PASS } from './limits.js';
 import type { Slice } from '../data/types.js';
 import { predictLabels } from '../models/evaluate.js';
-import type { UNet, UNetParams, UNetState } from '../models/unet.js';
+import { networkInputMultiple, type Network, type NetworkParams, type NetworkState } from '../models/networks.js';
 
 /**
  * The class-index label map [H, W] of each slice. Slices of one call may differ in size. A forward
  * pass takes at most `batchSize` slices and at most `MAX_PIXELS_PER_PASS` pixels (one slice at
  * least), so that large slices are predicted one by one instead of all at once.
  */
-export async function predictSlices(model: UNet, params: UNetParams, state: UNetState, slices: readonly Slice[], batchSize: number, onBatch?: (done: number) => void): Promise<Uint8Array[]> {
-  const f = 2 ** model.config.depth;
+export async function predictSlices(model: Network, params: NetworkParams, state: NetworkState, slices: readonly Slice[], batchSize: number, onBatch?: (done: number) => void): Promise<Uint8Array[]> {
+  const f = networkInputMultiple(model.config);
   const out: Uint8Array[] = new Array(slices.length);
   let i = 0;
   while (i < slices.length) {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/index.js';
 import type { Slice } from '../data/types.js';
-import type { EvalSummary, ImageMetrics } from '../models/evaluate.js';
+import type { EvalSummary, ImageMetrics, SetEvaluation } from '../models/evaluate.js';
 import type { EpochRow } from '../models/metrics-log.js';
 import { lineChartPng, lineChartSvg } from './render/chart.js';
 import { overlayPng } from './render/overlay.js';
@@ -48,17 +48,70 @@ export function perImageMarkdown(images: readonly ImageMetrics[]): string {
   );
 }
 
-/** Writes `results.md` and `results.json` of one evaluation. */
-export async function writeEvalResults(dir: string, title: string, notes: readonly string[], summary: EvalSummary, images: readonly ImageMetrics[], extra: Record<string, unknown> = {}): Promise<void> {
+/** A count and its share: `3 (12.5 %)`; `0` alone when the share is undefined. */
+function countOf(count: number, rate: number): string {
+  return Number.isFinite(rate) ? `${count} (${fmt(100 * rate, 1)} %)` : String(count);
+}
+
+/** The lesion-slice / empty-slice split of an evaluation, in Markdown. */
+export function sliceSplitMarkdown(set: SetEvaluation): string {
+  const s = set.slices;
+  return markdownTable(
+    ['lesion slices', 'empty slices', 'lesion-slice DSC mean (std)', 'missed lesion slices', 'false alarms (empty slices)'],
+    [[String(s.lesionSlices), String(s.emptySlices), meanStd(s.lesionDice), String(s.missed), countOf(s.falseAlarms, s.falseAlarmRate)]],
+  );
+}
+
+/** The per-volume summary and table of an evaluation, in Markdown. */
+export function perVolumeMarkdown(set: SetEvaluation): string {
+  const v = set.volumeSummary;
+  const summary = markdownTable(
+    ['volumes', 'DSC mean (std)', 'HD95 mm mean (std)', 'HD95 volumes', 'lesion recall', 'lesion precision', 'lesion F1'],
+    [[String(v.volumes), meanStd(v.dice), meanStd(v.hd95), String(v.hd95.count), meanStd(v.recall), meanStd(v.precision), meanStd(v.f1)]],
+  );
+  const table = markdownTable(
+    ['volume', 'slices', 'DSC', 'HD95 mm', 'lesions', 'predicted lesions', 'detected', 'false positives', 'recall', 'precision', 'F1'],
+    set.volumes.map((x) => [x.id, String(x.slices), fmt(x.dice), x.hd95 === Infinity ? '∞' : fmt(x.hd95), String(x.lesion.gtLesions), String(x.lesion.predLesions),
+      String(x.lesion.detected), String(x.lesion.falsePositives), fmt(x.lesion.recall), fmt(x.lesion.precision), fmt(x.lesion.f1)]),
+  );
+  return `${summary}\n\n${table}`;
+}
+
+/** One row per foreground class, in Markdown. */
+export function perClassMarkdown(set: SetEvaluation): string {
+  return markdownTable(
+    ['class', 'lesion slices', 'lesion-slice DSC mean (std)', 'volume DSC mean (std)', 'volume HD95 mm mean (std)', 'lesion F1 mean (std)'],
+    set.perClass.map((c) => [String(c.class), String(c.slices.lesionSlices), meanStd(c.lesionDice), meanStd(c.volumeDice), meanStd(c.volumeHd95), meanStd(c.lesionF1)]),
+  );
+}
+
+/**
+ * Writes `results.md` and `results.json` of one evaluation. With `set` (`evaluateSet` of the same
+ * slices) both also get the lesion-slice / empty-slice split, the per-volume metrics and, for more
+ * than one foreground class, the per-class results (JSON keys `slices`, `volumeSummary`,
+ * `volumes`, `perClass`).
+ */
+export async function writeEvalResults(dir: string, title: string, notes: readonly string[], summary: EvalSummary, images: readonly ImageMetrics[], extra: Record<string, unknown> = {}, set?: SetEvaluation): Promise<void> {
+  const setMd = set ? [
+    '## Lesion slices / empty slices', '',
+    'DSC over the slices whose ground truth has foreground only (empty/empty = 1 cannot inflate it); missed: lesion slices with nothing predicted; false alarms: empty slices with some prediction.', '',
+    sliceSplitMarkdown(set), '',
+    '## Per volume', '',
+    'Slices stacked by volume (a slice without one is its own volume), spacing [thickness, …pixel spacing] mm: 3-D DSC (1 for a volume without lesions and nothing predicted), HD95 (MONAI per-direction; ∞ when one side is empty, n/a when both are), and lesion-wise detection: lesions are 3-D face-connected components, a lesion is detected when the prediction overlaps it, a predicted lesion without ground truth under it is a false positive. Means are over volumes; NaN and infinities never enter a mean.', '',
+    perVolumeMarkdown(set), '',
+    ...(set.perClass.length > 1 ? ['## Per class', '', perClassMarkdown(set), ''] : []),
+  ] : [];
   const md = [
     `# ${title}`, '',
     ...notes.map((n) => `- ${n}`), '',
     'DSC per image (empty prediction of an empty mask = 1); HD and HD95 (MONAI per-direction) in mm over images where both masks are non-empty; NaN and infinities never enter a mean.', '',
     '## Summary', '', summaryMarkdown(summary), '',
+    ...setMd,
     '## Per image', '', perImageMarkdown(images), '',
   ].join('\n');
   await writeFileAtomic(join(dir, 'results.md'), md);
-  await writeFileAtomic(join(dir, 'results.json'), toJson({ title, notes, ...extra, summary, images }));
+  const setJson = set ? { slices: set.slices, volumeSummary: set.volumeSummary, volumes: set.volumes, perClass: set.perClass } : {};
+  await writeFileAtomic(join(dir, 'results.json'), toJson({ title, notes, ...extra, summary, ...setJson, images }));
 }
 
 /** One learning curve per setting: the per-epoch rows (averaged over seeds by the caller). */
@@ -70,10 +123,10 @@ export interface CurveSeries {
 }
 
 /** Writes `curve-dice.svg/.png` and `curve-hd95.svg/.png`. */
-export async function writeCurves(dir: string, series: readonly CurveSeries[], subtitle: string): Promise<string[]> {
+export async function writeCurves(dir: string, series: readonly CurveSeries[], subtitle: string, diceLabel = 'DSC'): Promise<string[]> {
   const files: string[] = [];
   const charts = [
-    { name: 'curve-dice', title: `Validation DSC per epoch${subtitle}`, yLabel: 'DSC', pick: (s: CurveSeries) => s.dice, yRange: [0, 1] as const },
+    { name: 'curve-dice', title: `Validation ${diceLabel} per epoch${subtitle}`, yLabel: diceLabel, pick: (s: CurveSeries) => s.dice, yRange: [0, 1] as const },
     { name: 'curve-hd95', title: `Validation HD95 per epoch${subtitle}`, yLabel: 'HD95 (mm)', pick: (s: CurveSeries) => s.hd95, yRange: undefined },
   ];
   for (const c of charts) {
@@ -86,9 +139,9 @@ export async function writeCurves(dir: string, series: readonly CurveSeries[], s
   return files;
 }
 
-/** The curve of one run. */
+/** The curve of one run (epochs numbered from 1, as people count them). */
 export function curveOf(label: string, rows: readonly EpochRow[]): CurveSeries {
-  return { label, epochs: rows.map((r) => r.epoch), dice: rows.map((r) => r.valDice), hd95: rows.map((r) => r.valHd95) };
+  return { label, epochs: rows.map((r) => r.epoch + 1), dice: rows.map((r) => r.valDice), hd95: rows.map((r) => r.valHd95) };
 }
 
 /**

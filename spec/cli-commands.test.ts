@@ -73,9 +73,10 @@ describe('command line: the commands', () => {
     assert.ok(decodePng(readFileSync(at('run', 'curve-dice.png'))).width > 0, 'curve PNG decodes');
     assert.match(readFileSync(at('run', 'curve-dice.svg'), 'utf8'), /<svg/, 'curve SVG');
 
-    // interrupted after epoch 1 of 2 (simulated by a 1-epoch run with the same schedule), then
-    // resumed without jit: jit is an execution option, so the bytes are the same
-    await ok(['train', '--data', data, '--label-format', 'binary255', ...TINY, '--epochs', '1', '--losses', 'gdl,boundary', '--floor-at-epoch', '1', '--out', at('part')]);
+    // interrupted after epoch 1 of 2 (simulated by a 1-epoch run: the default schedule, the paper's
+    // rebalance as published, does not depend on the run's length), then resumed without jit: jit
+    // is an execution option, so the bytes are the same
+    await ok(['train', '--data', data, '--label-format', 'binary255', ...TINY, '--epochs', '1', '--losses', 'gdl,boundary', '--out', at('part')]);
     await ok(['train', '--resume', at('part'), '--epochs', '2', '--no-jit']);
     for (const f of ['metrics.csv', 'last.ckpt', 'best.ckpt']) {
       assert.ok(readFileSync(at('part', f)).equals(readFileSync(at('run', f))), `${f} identical after resume`);
@@ -138,16 +139,25 @@ describe('command line: the commands', () => {
     assert.deepEqual(v.spacing, [1, 2, 2], 'spacing written');
   });
 
-  test('experiment compares the three settings over seeds', async () => {
+  test('experiment compares the four settings of the quick protocol over seeds, with paired statistics', async () => {
     const r = await ok(['experiment', '--synthetic', '--size', '16', '--train-slices', '4', '--val-slices', '3', '--epochs', '2', '--seeds', '2', '--base', '2', '--depth', '1', '--batch-size', '4', '--overlays', '1', '--quiet', '--out', at('exp')]);
-    for (const label of ['GDL', 'GDL + boundary (rebalance)', 'boundary alone']) assert.ok(r.stdout.includes(`| ${label} |`), `table row ${label}: ${r.stdout}`);
-    assert.match(r.stdout, /\| setting \| DSC \| HD \(mm\) \| HD95 \(mm\) \| missed \| false alarms \| DSC std, last quarter \|/, 'table header');
-    const results = JSON.parse(readFileSync(at('exp', 'results.json'), 'utf8')) as { settings: { seeds: number }[] };
-    assert.deepEqual(results.settings.map((s) => s.seeds), [2, 2, 2], 'two seeds per setting');
-    for (const f of ['results.md', 'curve-dice.svg', 'curve-dice.png', 'curve-hd95.svg', 'curve-hd95.png', 'gdl-boundary/seed-1/metrics.csv', 'boundary/seed-0/best.ckpt']) {
+    const labels = ['GDL', 'GDL + boundary (rebalance)', 'GDL + boundary (steal)', 'boundary alone'];
+    for (const label of labels) assert.ok(r.stdout.includes(`| ${label} |`), `table row ${label}: ${r.stdout}`);
+    assert.match(r.stdout, /\| setting \| lesion-slice DSC \| volume DSC \| volume HD95 \(mm\) \| lesion F1 \| false alarms \(empty slices\) \| DSC per slice \| DSC std, last quarter \| collapsed \| learn \|/, 'table header');
+    for (const label of labels.slice(1)) assert.ok(r.stdout.includes(`| ${label} − GDL |`), `comparison row ${label}: ${r.stdout}`);
+    assert.match(r.stdout, /ΔDSC per volume \[95 % CI\] \| p \(Wilcoxon\)/, 'comparison header');
+    assert.match(r.stdout, /protocol quick: 2 epochs/, 'the protocol and duration line');
+    const results = JSON.parse(readFileSync(at('exp', 'results.json'), 'utf8')) as { settings: { seeds: number; collapsed: number }[]; comparisons: { dice: { pairs: number } }[]; seconds: number };
+    assert.deepEqual(results.settings.map((s) => s.seeds), [2, 2, 2, 2], 'two seeds per setting');
+    assert.equal(results.comparisons.length, 3);
+    assert.ok(results.seconds > 0);
+    for (const f of ['results.md', 'curve-dice.svg', 'curve-dice.png', 'curve-hd95.svg', 'curve-hd95.png', 'gdl-boundary-steal/seed-1/metrics.csv', 'boundary/seed-0/best.ckpt', 'gdl/seed-0/outcome.json']) {
       assert.ok(existsSync(at('exp', f)), `experiment folder holds ${f}`);
     }
-    assert.equal(readdirSync(at('exp', 'overlays')).length, 3, 'one overlay per setting');
-    assert.match(readFileSync(at('exp', 'gdl-boundary', 'seed-0', 'metrics.csv'), 'utf8'), /^epoch,lr,w_gdl,w_boundary,/, 'per-run metrics.csv');
+    assert.equal(readdirSync(at('exp', 'overlays')).length, 4, 'one overlay per setting');
+    assert.match(readFileSync(at('exp', 'gdl-boundary-rebalance', 'seed-0', 'metrics.csv'), 'utf8'), /^epoch,lr,w_gdl,w_boundary,/, 'per-run metrics.csv');
+    const outcome = JSON.parse(readFileSync(at('exp', 'gdl', 'seed-0', 'outcome.json'), 'utf8')) as { bestEpoch: number; rows: { epoch: number }[] };
+    assert.deepEqual(outcome.rows.map((x) => x.epoch), [1, 2], 'epochs are numbered from 1 in the outcome');
+    assert.ok(outcome.bestEpoch >= 1 && outcome.bestEpoch <= 2);
   });
 });

@@ -4,8 +4,8 @@
  */
 import { dispose } from '../../core/engine.js';
 import { loadCheckpoint } from '../../models/checkpoint.js';
-import { imageMetrics, summarizeImages } from '../../models/evaluate.js';
-import { unet } from '../../models/unet.js';
+import { evaluateSet } from '../../models/evaluate.js';
+import { modelFor } from '../../models/networks.js';
 import { helpText, parseArgs } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
@@ -51,7 +51,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   warnAbout(ckpt);
   const data = await loadData({ ...o, classes: ckpt.model.classes });
   checkSliceSize(data);
-  checkPredictionFits(ckpt.model.base, data.height, data.width, o.data ?? 'the synthetic data');
+  checkPredictionFits(ckpt.model, data.height, data.width, o.data ?? 'the synthetic data');
   if (data.channels !== ckpt.model.inChannels) throw new DataError(`${file}: the network takes ${ckpt.model.inChannels} channel(s) but the images have ${data.channels}`);
   if (data.classes !== ckpt.model.classes) throw new DataError(`${file}: the network predicts ${ckpt.model.classes} classes but the labels have ${data.classes}`);
   const split = o.split ?? 'val';
@@ -59,16 +59,18 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   if (slices.length === 0) throw new DataError(`${o.data ?? 'synthetic data'}: no ${split} slices to evaluate`);
 
   await createOutFolder(out);
-  const model = unet(ckpt.model);
+  const model = modelFor(ckpt.model);
   const progress = createProgress({ total: slices.length, unit: 'slice', quiet: o.quiet });
   const predictions = await predictSlices(model, ckpt.params, ckpt.state, slices, o.batchSize ?? 8, (done) => progress.update(done, 'predicting'));
   progress.finish();
-  const images = slices.map((s, i) => imageMetrics(s, predictions[i]!, data.classes));
-  const summary = summarizeImages(images);
+  const set = evaluateSet(slices, predictions, data.classes);
+  const { images, summary } = set;
+  const v = set.volumeSummary;
   const notes = [`checkpoint ${file} (${ckpt.kind}, after epoch ${ckpt.epoch})`, `${split} split: ${slices.length} slices`, ...data.notes];
-  await writeEvalResults(out, 'Evaluation', notes, summary, images, { checkpoint: file, split });
+  await writeEvalResults(out, 'Evaluation', notes, summary, images, { checkpoint: file, split }, set);
   if ((o.overlays ?? 6) > 0) await writeOverlays(out, 'overlay-', slices, predictions, overlayChoice(slices, o.overlays ?? 6));
-  io.out(`${slices.length} ${split} slices: DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}\nresults: ${out}/results.md\n`);
+  io.out(`${slices.length} ${split} slices: DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}\n`
+    + `lesion slices: DSC ${fmt(set.slices.lesionDice.mean)} over ${set.slices.lesionSlices}; per volume (${v.volumes}): DSC ${fmt(v.dice.mean)}, HD95 ${fmt(v.hd95.mean, 2)} mm, lesion F1 ${fmt(v.f1.mean)}\nresults: ${out}/results.md\n`);
   dispose(ckpt);
   return 0;
 }

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { dispose } from '../../core/engine.js';
 import { encodePng, listImageFiles, loadImageFile, stackPlanes, writeFileAtomic, writeNifti, type LoadedImage } from '../../data/index.js';
 import { loadCheckpoint } from '../../models/checkpoint.js';
-import { unet } from '../../models/unet.js';
+import { modelFor } from '../../models/networks.js';
 import { helpText, parseArgs } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
@@ -69,7 +69,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
     const big = image.slices.find((sl) => sl.height * sl.width > MAX_SLICE_PIXELS);
     if (big) throw new DataError(`${f}: slices of ${big.height}×${big.width} pixels are larger than the network takes (at most ${MAX_SLICE_PIXELS} pixels, 1024×1024): downsample the image or cut it into tiles first`);
     const first = image.slices[0];
-    if (first) checkPredictionFits(ckpt.model.base, first.height, first.width, f);
+    if (first) checkPredictionFits(ckpt.model, first.height, first.width, f);
     loaded.push({ file: f, image });
   }
   const names = loaded.map((l) => outputName(l.file));
@@ -77,7 +77,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   if (dup) throw new DataError(`--input ${input}: two inputs would both write ${dup}`);
 
   await createOutFolder(out);
-  const model = unet(ckpt.model);
+  const model = modelFor(ckpt.model);
   const total = loaded.reduce((n, l) => n + l.image.slices.length, 0);
   const progress = createProgress({ total, unit: 'slice', quiet: o.quiet });
   let done = 0;

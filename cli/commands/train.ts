@@ -1,17 +1,22 @@
 /**
- * `boundary-seg train`: trains a U-Net on a dataset folder or the synthetic benchmark and leaves a
- * run folder: `config.json`, `metrics.csv`, `best.ckpt`, `last.ckpt`, learning curves, overlays
- * and the validation results of the best checkpoint.
+ * `boundary-seg train`: trains a U-Net (or the reference network, `--arch reference`) on a
+ * dataset folder or the synthetic benchmark and leaves a run folder: `config.json`,
+ * `metrics.csv`, `best.ckpt`, `last.ckpt`, learning curves, overlays and the validation results
+ * of the best checkpoint.
  */
 import { readFile, rm, stat } from 'node:fs/promises';
+import * as E from 'fp-ts/lib/Either.js';
 import { dirname, join, resolve } from 'node:path';
 import { dispose } from '../../core/engine.js';
 import { getBackend } from '../../core/backend.js';
 import { writeFileAtomic } from '../../data/index.js';
 import { removeTemporaryFiles } from '../../core/files.js';
 import type { Dataset } from '../../data/types.js';
-import { loadCheckpoint, type Checkpoint } from '../../models/checkpoint.js';
-import { summarizeImages, imageMetrics } from '../../models/evaluate.js';
+import { readCheckpointFile, readRunRows, restoreCheckpoint, type Checkpoint, type CheckpointFile } from '../../models/checkpoint.js';
+import { describeNetwork, type NetworkConfig } from '../../models/networks.js';
+import { NetworkConfigCodec } from '../../models/train-config.js';
+import { evaluateSet, type SetEvaluation } from '../../models/evaluate.js';
+import { diagnose, isSaturated, LEARNS_THRESHOLD, SATURATION_THRESHOLD } from '../../models/diagnostics.js';
 import { configDifferences, train, type TrainResult } from '../../models/train.js';
 import type { TrainConfig } from '../../models/train-config.js';
 import { helpText, parseArgs, type FlagValue } from '../args.js';
@@ -24,9 +29,9 @@ import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import { curveOf, fmt, overlayChoice, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
 import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
-import { buildTrainConfig, checkSliceSize, type TrainFlags } from '../train-setup.js';
+import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
 
-const SUMMARY = 'train a U-Net with the boundary loss (or other losses) and keep the best checkpoint';
+const SUMMARY = 'train a U-Net (or the reference network, --arch reference) with the boundary loss (or other losses) and keep the best checkpoint';
 const USAGE = 'train (--data DIR | --synthetic) [--out DIR] [--losses gdl,boundary] [--schedule rebalance] [--epochs N] [flags]';
 
 /** `train --help`. */
@@ -64,12 +69,48 @@ async function storedFlags(dir: string): Promise<Record<string, FlagValue>> {
   }
 }
 
+/** The network a run folder's `run.json` records in its config (undefined when it records none). */
+async function storedModel(dir: string): Promise<NetworkConfig | undefined> {
+  try {
+    const json = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { config?: { model?: unknown } };
+    const decoded = NetworkConfigCodec.decode(json.config?.model);
+    return E.isRight(decoded) ? decoded.right : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Files a run killed before its first `last.ckpt` may have left, removed when it starts again. */
 const RESTART_LEFTOVERS = ['best.ckpt', 'metrics.csv'];
 
-/** One line per epoch. */
-export function epochLine(prefix: string, epochs: number, row: { epoch: number; trainLoss: number; valDice: number; valHd95: number; lr: number }, seconds: number, improved: boolean): string {
-  return `${prefix}epoch ${row.epoch + 1}/${epochs}  loss ${fmt(row.trainLoss, 4)}  val DSC ${fmt(row.valDice)}  HD95 ${fmt(row.valHd95, 2)}  lr ${row.lr.toExponential(1)}  ${seconds.toFixed(1)} s${improved ? '  (best)' : ''}`;
+/**
+ * One line per epoch; with the row's diagnostics (when recorded) the lesion-slice DSC, and the
+ * warnings `no foreground predicted` (no validation image has predicted foreground) and
+ * `saturated (p_fg < 1e-30 everywhere)` (see `isSaturated`).
+ */
+export function epochLine(prefix: string, epochs: number, row: { epoch: number; trainLoss: number; valDice: number; valHd95: number; lr: number; valPredForeground?: number; valMaxForegroundProb?: number; valLesionDice?: number }, seconds: number, improved: boolean): string {
+  const lesion = row.valLesionDice !== undefined && !Number.isNaN(row.valLesionDice) ? ` (lesion slices ${fmt(row.valLesionDice)})` : '';
+  const warnings = [
+    ...(row.valPredForeground === 0 ? ['no foreground predicted'] : []),
+    ...(row.valMaxForegroundProb !== undefined && isSaturated({ valMaxForegroundProb: row.valMaxForegroundProb }) ? [`saturated (p_fg < ${SATURATION_THRESHOLD} everywhere)`] : []),
+  ].map((w) => `  ${w}`).join('');
+  return `${prefix}epoch ${row.epoch + 1}/${epochs}  loss ${fmt(row.trainLoss, 4)}  val DSC ${fmt(row.valDice)}${lesion}  HD95 ${fmt(row.valHd95, 2)}  lr ${row.lr.toExponential(1)}  ${seconds.toFixed(1)} s${improved ? '  (best)' : ''}${warnings}`;
+}
+
+/**
+ * The diagnosis lines of a finished run for people (1-based epochs): `collapsed from epoch k …`
+ * when the run ends in a trailing run of epochs without predicted foreground, the saturated
+ * epochs, and whether the best lesion-slice DSC reached the learning threshold. Empty for a
+ * healthy run.
+ */
+export function diagnosisLines(rows: TrainResult['rows']): string[] {
+  const d = diagnose(rows);
+  const epochsText = (list: readonly number[]) => (list.length <= 6 ? list.map((e) => e + 1).join(', ') : `${list.slice(0, 5).map((e) => e + 1).join(', ')}, … (${list.length} epochs)`);
+  return [
+    ...(d.collapsedFrom !== undefined ? [`collapsed from epoch ${d.collapsedFrom + 1}: no foreground predicted on any validation image from then on`] : []),
+    ...(d.saturatedEpochs.length > 0 ? [`saturated (p_fg < ${SATURATION_THRESHOLD} on every validation pixel) at epoch ${epochsText(d.saturatedEpochs)}`] : []),
+    ...(!d.learns && !Number.isNaN(d.bestLesionDice) ? [`does not learn: best lesion-slice DSC ${fmt(d.bestLesionDice)} < ${LEARNS_THRESHOLD}`] : []),
+  ];
 }
 
 /** Runs a validated training in `out` and writes its reports. Shared with `experiment`. */
@@ -99,15 +140,19 @@ export async function runTraining(options: {
   });
 }
 
-/** Evaluates the best parameters of a finished run on the validation slices and writes the reports. */
-export async function reportRun(result: TrainResult, data: Dataset, out: string, overlays: number, title: string, notes: readonly string[]): Promise<ReturnType<typeof summarizeImages>> {
+/**
+ * Evaluates the best parameters of a finished run on the validation slices and writes the
+ * reports (with the set-level sections and the run's diagnosis). Returns the set evaluation.
+ */
+export async function reportRun(result: TrainResult, data: Dataset, out: string, overlays: number, title: string, notes: readonly string[]): Promise<SetEvaluation> {
   const predictions = await predictSlices(result.model, result.best.params, result.best.state, data.val, result.config.batchSize);
-  const images = data.val.map((s, i) => imageMetrics(s, predictions[i]!, data.classes));
-  const summary = summarizeImages(images);
-  await writeEvalResults(out, title, [...notes, `best epoch ${result.best.epoch + 1} of ${result.rows.length} (highest mean validation DSC)`], summary, images, { bestEpoch: result.best.epoch });
+  const set = evaluateSet(data.val, predictions, data.classes);
+  const diagnosis = diagnosisLines(result.rows);
+  await writeEvalResults(out, title, [...notes, `best epoch ${result.best.epoch + 1} of ${result.rows.length} (highest mean validation DSC)`, ...diagnosis], set.summary, set.images,
+    { bestEpoch: result.best.epoch, diagnosis: diagnose(result.rows) }, set);
   await writeCurves(out, [curveOf(result.config.losses.join(' + '), result.rows)], '');
   if (overlays > 0) await writeOverlays(out, 'overlay-', data.val, predictions, overlayChoice(data.val, overlays));
-  return summary;
+  return set;
 }
 
 /** `boundary-seg train`. Returns the exit code. */
@@ -120,6 +165,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   let o = (await resolveConfig(flags, trainFlags)) as TrainFlags;
   let out: string;
   let resumeFile: string | undefined;
+  let resumeCheckpoint: CheckpointFile | undefined;
   let restart = false;
   if (o.resume !== undefined) {
     const target = await resumeTarget(o.resume);
@@ -127,8 +173,15 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     out = target.dir;
     resumeFile = target.file;
     restart = target.file === undefined;
+    const given = o;
     const stored = (await storedFlags(target.dir)) as TrainFlags;
-    o = { ...stored, ...o };
+    // Runs record their convention in run.json; one recorded before that trained on the reference's maps.
+    o = { convention: 'reference', gdlWeights: 'reference', ...stored, ...o };
+    // The network is the one the run trained (its checkpoint's, else its run.json config's) unless a
+    // model flag is given: a run recorded before batch norm was on by default keeps having none.
+    const file = target.file;
+    if (file !== undefined) resumeCheckpoint = await asData(() => readCheckpointFile(file));
+    o = resumeFlags(o, given, resumeCheckpoint?.header.model ?? (await storedModel(target.dir)));
     if (restart) o = { ...o, resume: undefined } as TrainFlags;
   } else {
     out = o.out ?? defaultOut('train');
@@ -139,13 +192,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   checkSliceSize(data);
   let config = buildTrainConfig(o, data);
   let resume: Checkpoint | undefined;
-  if (resumeFile) {
+  if (resumeFile && resumeCheckpoint) {
     const file = resumeFile;
-    resume = await asData(() => loadCheckpoint(file, config.model));
+    const ckpt = resumeCheckpoint;
+    resume = await asData(async () => restoreCheckpoint(ckpt, config.model, await readRunRows(ckpt)));
     warnAbout(resume);
     // A new --epochs must not move the schedule's default floor: keep the run's schedule unless asked.
     const storedSchedule = resume.resume?.config.schedule;
     if (storedSchedule && !['schedule', 'floorAtEpoch', 'weights'].some((k) => k in flags)) config = { ...config, schedule: storedSchedule };
+    // Likewise the GDL weights: a run recorded before --gdl-weights existed keeps the reference's.
+    if (resume.resume && !('gdlWeights' in flags)) config = { ...config, gdlWeights: resume.resume.config.gdlWeights ?? 'reference' };
     if (!resume.resume) throw new UsageError(`--resume ${file}: a best checkpoint cannot be resumed (use the run folder or its last.ckpt)`);
     const differs = configDifferences(resume.resume.config, config);
     if (differs.length > 0) throw new UsageError(`--resume ${file}: the run was trained with another ${differs.join(', ')} (a resumed run keeps its configuration; only --epochs may change)`);
@@ -163,20 +219,25 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const log = (line: string) => io.err(`${line}\n`);
   if (!o.quiet) {
     for (const n of data.notes) log(`data: ${n}`);
-    log(`model: U-Net base ${config.model.base}, depth ${config.model.depth}${config.model.batchNorm ? ', batch norm' : ''}; losses ${config.losses.join(' + ')} (${config.schedule.name}); backend ${backend.name}; run folder ${out}`);
+    log(`model: ${describeNetwork(config.model)}; losses ${config.losses.join(' + ')} (${config.schedule.name}); backend ${backend.name}; run folder ${out}`);
     if (resume) log(`resuming after epoch ${resume.epoch} of ${config.epochs}`);
     if (restart) log(`the run was interrupted before its first last.ckpt: starting it again from ${join(out, 'run.json')}`);
   }
-  if (!resume && !restart) await writeFileAtomic(join(out, 'run.json'), toJson({ command: 'train', flags: { ...o, out }, config, backend: backend.name, data: data.notes }));
+  if (!resume && !restart) await writeFileAtomic(join(out, 'run.json'), toJson({ command: 'train', flags: { ...recordedFlags(o), convention: o.convention ?? DEFAULT_CONVENTION, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, config, backend: backend.name, data: data.notes }));
   const steps = Math.ceil(data.train.length / config.batchSize) * config.epochs;
   const progress = createProgress({ total: steps, quiet: o.quiet, start: resume ? Math.ceil(data.train.length / config.batchSize) * resume.epoch : 0 });
   const t0 = performance.now();
-  const result = await runTraining({ config, data, out, convention: o.convention ?? 'reference', jit: o.jit !== false, progress, ...(resume ? { resume } : {}) });
+  const result = await runTraining({ config, data, out, convention: o.convention ?? DEFAULT_CONVENTION, jit: o.jit !== false, progress, ...(resume ? { resume } : {}) });
   progress.finish();
-  const summary = await reportRun(result, data, out, o.overlays ?? 6, `Training run: ${config.losses.join(' + ')}`, data.notes);
+  const set = await reportRun(result, data, out, o.overlays ?? 6, `Training run: ${config.losses.join(' + ')}`, data.notes);
+  const summary = set.summary;
+  const v = set.volumeSummary;
   io.out(`${[
     `trained ${result.rows.length} epochs in ${formatDuration((performance.now() - t0) / 1000)}; best epoch ${result.best.epoch + 1}`,
     `validation (best checkpoint): DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}`,
+    `lesion slices: DSC ${fmt(set.slices.lesionDice.mean)} over ${set.slices.lesionSlices}; empty slices: ${set.slices.falseAlarms} of ${set.slices.emptySlices} with a false alarm`,
+    `per volume (${v.volumes}): DSC ${fmt(v.dice.mean)} (${fmt(v.dice.std)}), HD95 ${fmt(v.hd95.mean, 2)} mm, lesion recall ${fmt(v.recall.mean)}, precision ${fmt(v.precision.mean)}, F1 ${fmt(v.f1.mean)}`,
+    ...diagnosisLines(result.rows),
     `run folder: ${out}`,
   ].join('\n')}\n`);
   dispose(result);

@@ -90,7 +90,9 @@ function drawChart(c: ChartLayout): Canvas {
     canvas.fillRect(px(t.at), plot.bottom, px(t.at) + 1, plot.bottom + 5, ink);
     canvas.text(t.label, px(t.at - textWidth(t.label) / 2), plot.bottom + 8, ink);
   }
-  canvas.text(c.title, px((c.width - textWidth(c.title, TITLE_SCALE)) / 2), 12, ink, TITLE_SCALE);
+  // A title too wide for the picture at twice the size is drawn at the tick labels' size.
+  const titleScale = textWidth(c.title, TITLE_SCALE) <= c.width - 16 ? TITLE_SCALE : 1;
+  canvas.text(c.title, px((c.width - textWidth(c.title, titleScale)) / 2), titleScale === TITLE_SCALE ? 12 : 16, ink, titleScale);
   canvas.text(c.xLabel, px((plot.left + plot.right - textWidth(c.xLabel)) / 2), c.height - 8 - 7, ink);
   canvas.text(c.yLabel, 14, px((plot.top + plot.bottom + textWidth(c.yLabel)) / 2), ink, 1, true);
   const clip = { left: plot.left + 1, top: plot.top, right: plot.right + 1, bottom: plot.bottom };
