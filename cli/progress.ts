@@ -35,6 +35,15 @@ export interface ProgressOptions {
   readonly start?: number;
 }
 
+/**
+ * The characters a progress bar may use on a terminal of `columns` columns: the terminal's width,
+ * or 100 when it reports none or a width too small to be real (0 or a few columns: some terminals
+ * and pseudo-terminals do), so that the rate and the time left stay visible.
+ */
+export function barWidth(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns >= 40 ? columns : 100;
+}
+
 /** A progress display for `total` units. */
 export function createProgress(options: ProgressOptions): Progress {
   const tty = io.errIsTty();
@@ -66,8 +75,7 @@ export function createProgress(options: ProgressOptions): Progress {
         const width = 24;
         const filled = Math.round(pct * width);
         const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${options.total} ${d.rateText}, ${d.left} left  ${status}`;
-        const columns = stream.columns ?? 100;
-        stream.write(`\r\x1b[K${text.slice(0, Math.max(20, columns - 1))}`);
+        stream.write(`\r\x1b[K${text.slice(0, barWidth(stream.columns) - 1)}`);
         barShown = true;
       } else if (Date.now() - lastPrint >= interval || done === options.total) {
         lastPrint = Date.now();

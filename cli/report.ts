@@ -16,6 +16,11 @@ export function fmt(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
+/** `1 epoch`, `12 epochs`: a count with its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** `mean (std)`. */
 export function meanStd(s: { readonly mean: number; readonly std: number }, digits = 3): string {
   return `${fmt(s.mean, digits)} (${fmt(s.std, digits)})`;

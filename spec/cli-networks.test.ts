@@ -64,7 +64,7 @@ describe('command line: --arch and --batch-norm', () => {
   test('train --arch reference works; its checkpoint evaluates with eval and predicts with predict', async () => {
     const run = at('ref');
     const r = await ok(['train', ...REF, '--out', run]);
-    assert.match(r.stdout, /trained 1 epochs/);
+    assert.match(r.stdout, /trained 1 epoch in/);
     assert.deepEqual(await headerModel(join(run, 'best.ckpt')), { arch: 'reference', inChannels: 1, classes: 2, base: 4 }, 'the checkpoint names the network');
     const recorded = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { flags: TrainFlags; config: { model: unknown } };
     assert.equal(recorded.flags.arch, 'reference');

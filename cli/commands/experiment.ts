@@ -27,7 +27,7 @@ import { asData, DataError, UsageError } from '../errors.js';
 import { experimentFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { fmt, markdownTable, meanStd, overlayChoice, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
+import { fmt, markdownTable, meanStd, overlayChoice, plural, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
 import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
 import { parseSettings, protocols, type Protocol, type Setting } from '../settings.js';
 import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
@@ -277,7 +277,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   const network = describeNetwork(configs[0]![0]!.model);
   if (!o.quiet) {
     for (const n of data.notes) log(`data: ${n}`);
-    log(`experiment (protocol ${o.protocol}): ${settings.map((s) => s.label).join(' | ')}; seeds ${seeds.join(', ')}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}); ${network}; boundary loss on the ${convention} signed maps; backend ${backend.name}; folder ${out}`);
+    log(`experiment (protocol ${o.protocol}): ${settings.map((s) => s.label).join(' | ')}; seeds ${seeds.join(', ')}; ${plural(epochs, 'epoch')} of ${plural(stepsPerEpoch, 'step')} (batch ${batchSize}); ${network}; boundary loss on the ${convention} signed maps; backend ${backend.name}; folder ${out}`);
   }
   if (!resuming) await writeFileAtomic(join(out, 'experiment.json'), toJson({ command: 'experiment', flags: { ...recordedFlags(o), convention, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, settings, seeds, backend: backend.name, data: data.notes }));
   const progress = createProgress({ total, quiet: o.quiet });
@@ -327,7 +327,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   const duration = `${formatDuration(seconds)} (${seconds.toFixed(0)} s)`;
   const notes = [
     ...data.notes,
-    `protocol ${o.protocol}: ${epochs} epochs, batch ${batchSize}, ${network}; boundary loss on the ${convention} signed maps; GDL class weights ${configs[0]![0]!.gdlWeights ?? 'reference'}; seeds ${seeds.join(', ')}; backend ${backend.name}; ${duration}`,
+    `protocol ${o.protocol}: ${plural(epochs, 'epoch')}, batch ${batchSize}, ${network}; boundary loss on the ${convention} signed maps; GDL class weights ${configs[0]![0]!.gdlWeights ?? 'reference'}; seeds ${seeds.join(', ')}; backend ${backend.name}; ${duration}`,
     'Mean (std) over seeds of the best checkpoint\'s validation metrics (best = highest mean DSC per slice): DSC over lesion slices; per validation volume (slices stacked) 3-D DSC, HD95 (mm) and lesion-wise F1 (connected components); the share of lesion-free slices with a false alarm; DSC per slice over all slices (empty/empty = 1); the std of validation lesion-slice DSC over the last quarter of epochs (curve smoothness). NaN and infinities never enter a mean.',
     'collapsed: runs whose argmax predicted no foreground on any validation image from some epoch to the end; learn: runs whose best lesion-slice DSC reached 0.3.',
     ...(comparisons.length > 0 ? ['Paired comparison: differences setting − GDL of per-volume DSC and HD95, paired by seed and volume; mean with a percentile-bootstrap 95 % confidence interval (10 000 resamples) and the two-sided Wilcoxon signed-rank p.'] : []),

@@ -27,7 +27,7 @@ import { asData, DataError, UsageError } from '../errors.js';
 import { trainFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { curveOf, fmt, overlayChoice, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
+import { curveOf, fmt, overlayChoice, plural, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
 import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
 import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
 
@@ -233,7 +233,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const summary = set.summary;
   const v = set.volumeSummary;
   io.out(`${[
-    `trained ${result.rows.length} epochs in ${formatDuration((performance.now() - t0) / 1000)}; best epoch ${result.best.epoch + 1}`,
+    `trained ${plural(result.rows.length, 'epoch')} in ${formatDuration((performance.now() - t0) / 1000)}; best epoch ${result.best.epoch + 1}`,
     `validation (best checkpoint): DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}`,
     `lesion slices: DSC ${fmt(set.slices.lesionDice.mean)} over ${set.slices.lesionSlices}; empty slices: ${set.slices.falseAlarms} of ${set.slices.emptySlices} with a false alarm`,
     `per volume (${v.volumes}): DSC ${fmt(v.dice.mean)} (${fmt(v.dice.std)}), HD95 ${fmt(v.hd95.mean, 2)} mm, lesion recall ${fmt(v.recall.mean)}, precision ${fmt(v.precision.mean)}, F1 ${fmt(v.f1.mean)}`,
