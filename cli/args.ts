@@ -5,6 +5,7 @@
  * `--no-flag` to turn one off).
  */
 import { UsageError } from './errors.js';
+import { suggestName } from './suggest.js';
 
 /** How a flag's value is read. */
 export type FlagKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'numbers';
@@ -92,7 +93,8 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
 /**
  * Parses `argv` (after the command name) against `specs`. `--help`/`-h` sets `help: true`.
  *
- * @throws UsageError naming the flag: unknown flags, a missing value, a value of the wrong kind,
+ * @throws UsageError naming the flag: unknown flags (with the nearest known flag, see
+ * `suggestName`), a missing value, a value of the wrong kind,
  * a flag given twice, or a stray positional argument.
  */
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): Record<string, FlagValue> {
@@ -114,7 +116,10 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       spec = byName.get(name);
       inline = 'false';
     }
-    if (!spec) throw new UsageError(`unknown flag --${name} (see --help)`);
+    if (!spec) {
+      const near = suggestName(name, [...specs.map((s) => s.name), 'help']);
+      throw new UsageError(`unknown flag --${name} (${near !== undefined ? `did you mean --${near}?; ` : ''}see --help)`);
+    }
     const key = camelCase(spec.name);
     if (key in out) throw new UsageError(`--${spec.name} is given twice`);
     if (spec.kind === 'boolean') {

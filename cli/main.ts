@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `boundary-seg` command line: `train`, `eval`, `predict`, `experiment`, `distmap`,
- * each with `--help`. Errors are one line on stderr (`boundary-seg: error: …`, the stack only with
- * `--debug`) and exit codes are 0 success, 2 bad arguments or config, 3 bad data, 1 internal error.
+ * `backends`, each with `--help`, and `--version`. Errors are one line on stderr
+ * (`boundary-seg: error: …`, the stack only with `--debug`; an unknown command or flag names the
+ * nearest known one) and exit codes are 0 success, 2 bad arguments or config, 3 bad data, 1
+ * internal error.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../backends/register.js';
 import { removePendingTemporaryFilesSync } from '../core/files.js';
+import { backendsCommand } from './commands/backends.js';
 import { distmapCommand } from './commands/distmap.js';
 import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
@@ -15,6 +19,7 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { errorLine, exitCodeOf, UsageError } from './errors.js';
 import { io } from './io.js';
+import { suggestName } from './suggest.js';
 
 /** The commands by name. */
 export const commands: Readonly<Record<string, { readonly summary: string; readonly run: (argv: readonly string[]) => Promise<number> }>> = {
@@ -23,7 +28,48 @@ export const commands: Readonly<Record<string, { readonly summary: string; reado
   predict: { summary: 'segment PNG or NIfTI images with a checkpoint', run: predictCommand },
   experiment: { summary: 'compare GDL, GDL + boundary and boundary loss over seeds (npm start)', run: experimentCommand },
   distmap: { summary: 'signed distance maps of a label file (NIfTI + PNG previews)', run: distmapCommand },
+  backends: { summary: 'which tensor backends (and gpu.js modes) start here, and what runs their kernels', run: backendsCommand },
 };
+
+/**
+ * The version of the `boundary-seg` package holding the module at `moduleUrl`: read from the first
+ * `package.json` named `boundary-seg` in the module's folder or above it (`cli/` in the sources,
+ * `dist/cli/` when built).
+ *
+ * @throws Error when no such `package.json` is found, or its `version` is not a string.
+ */
+export function packageVersion(moduleUrl: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (;;) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      let pkg: unknown;
+      try {
+        pkg = JSON.parse(text);
+      } catch {
+        pkg = undefined;
+      }
+      if (typeof pkg === 'object' && pkg !== null && (pkg as { name?: unknown }).name === 'boundary-seg') {
+        const version = (pkg as { version?: unknown }).version;
+        if (typeof version !== 'string') throw new Error(`${join(dir, 'package.json')}: no version string`);
+        return version;
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json of boundary-seg above ${fileURLToPath(moduleUrl)}`);
+    dir = parent;
+  }
+}
+
+/** What `--version` prints: `boundary-seg <version>` and `node <version>`, one a line. */
+export function versionText(): string {
+  return `boundary-seg ${packageVersion()}\nnode ${process.version}\n`;
+}
 
 /** The top-level help. */
 export function mainHelp(): string {
@@ -32,6 +78,7 @@ export function mainHelp(): string {
     'boundary-seg: the boundary loss for highly unbalanced segmentation',
     '',
     'usage: boundary-seg <command> [flags]      boundary-seg <command> --help',
+    '       boundary-seg --version               the version, and that of Node',
     '',
     'commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
@@ -50,8 +97,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       io.out(mainHelp());
       return name === undefined ? 2 : 0;
     }
+    if (name === '--version' || name === '-V') {
+      io.out(versionText());
+      return 0;
+    }
     const command = commands[name];
-    if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})`);
+    if (!command) {
+      const names = Object.keys(commands);
+      const near = suggestName(name, name.startsWith('-') ? ['--help', '--version'] : names);
+      throw new UsageError(`unknown command '${name}' (${near !== undefined ? `did you mean '${near}'?; ` : ''}commands: ${names.join(', ')})`);
+    }
     return await command.run(rest);
   } catch (e) {
     io.err(`${errorLine(e, debug)}\n`);

@@ -75,7 +75,7 @@ export function checkThreadsVariable(warn: (line: string) => void = (line) => io
  * their probing there, e.g. Dawn's "Couldn't load Vulkan"). Held text is written out when `fn`
  * succeeds and dropped when it fails: the one-line error says what went wrong.
  */
-async function holdingStderr<T>(fn: () => Promise<T>): Promise<T> {
+export async function holdingStderr<T>(fn: () => Promise<T>): Promise<T> {
   const stream = process.stderr;
   const original = stream.write;
   let held = '';

@@ -167,12 +167,21 @@ export async function setBackend(name: string, options: Readonly<Record<string, 
   }
 }
 
+/**
+ * The backend `getBackend` creates when none was selected and `BOUNDARY_SEG_BACKEND` is unset: the
+ * registered backend of highest priority (the first registered of those when several tie), or
+ * undefined when none is registered.
+ */
+export function defaultBackendName(): string | undefined {
+  return [...factories.values()].sort((a, b) => b.priority - a.priority)[0]?.name;
+}
+
 function defaultSpec(): { name: string; options: Record<string, unknown> } {
   const env = typeof process !== 'undefined' ? process.env['BOUNDARY_SEG_BACKEND'] : undefined;
   if (env && env.trim() !== '') return parseBackendSpec(env);
-  const best = [...factories.values()].sort((a, b) => b.priority - a.priority)[0];
-  if (!best) throw new BackendError('getBackend', 'name', 'no backend registered: import the package root or `boundary-seg/backends`');
-  return { name: best.name, options: {} };
+  const best = defaultBackendName();
+  if (best === undefined) throw new BackendError('getBackend', 'name', 'no backend registered: import the package root or `boundary-seg/backends`');
+  return { name: best, options: {} };
 }
 
 /**

@@ -4,8 +4,11 @@
  */
 import { InputError } from './errors.js';
 
-/** Edit distance of two short strings (for "did you mean"). */
-function distance(a: string, b: string): number {
+/**
+ * Edit distance of two short strings (for "did you mean"): the fewest insertions, deletions and
+ * substitutions that turn `a` into `b`, letters compared without case.
+ */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0]!;
@@ -17,6 +20,14 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/**
+ * The name of `known` nearest to `word` ("did you mean"): the one of smallest `editDistance`, the
+ * first of those when several tie, or undefined when none is within `maxDistance` edits.
+ */
+export function closestName(word: string, known: readonly string[], maxDistance = 2): string | undefined {
+  return known.map((n) => [n, editDistance(word, n)] as const).filter(([, d]) => d <= maxDistance).sort((a, b) => a[1] - b[1])[0]?.[0];
 }
 
 /**
@@ -34,8 +45,8 @@ export function checkOptionKeys(op: string, options: unknown, known: readonly st
   }
   for (const k of Object.keys(options)) {
     if (known.includes(k)) continue;
-    const near = known.map((n) => [n, distance(k, n)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
-    const hint = near ? ` (did you mean '${near[0]}'?)` : '';
+    const near = closestName(k, known);
+    const hint = near !== undefined ? ` (did you mean '${near}'?)` : '';
     throw new InputError(op, `${argument}.${k}`, `unknown option '${k}'${hint}; ${known.length > 0 ? `known options: ${known.join(', ')}` : 'this function takes no options'}`);
   }
 }
