@@ -51,17 +51,3 @@ export function scheduleSpec(name: CliScheduleName, epochs: number, options: { r
       return { name };
   }
 }
-
-/** A short description of a stored schedule, for logs and tables: `rebalance, α floor at epoch 12`. */
-export function describeSchedule(spec: ScheduleSpec): string {
-  switch (spec.name) {
-    case 'rebalance':
-      return spec.floorAtEpoch === undefined ? 'rebalance, α −0.01 per epoch' : `rebalance, α floor at epoch ${spec.floorAtEpoch + 1}`;
-    case 'steal':
-      return spec.span === undefined || spec.span === 100 ? 'steal, 0.01 per epoch' : `steal over ${spec.span} epochs`;
-    case 'constant':
-      return spec.weights ? `constant ${spec.weights.join(', ')}` : 'constant';
-    case 'increase':
-      return 'increase';
-  }
-}

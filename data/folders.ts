@@ -33,6 +33,7 @@ import { minMaxNormalise } from './normalise.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
 import type { Dataset, Slice } from './types.js';
 import { type VolumeAxis, planeShape, slicePlane } from './volume-slices.js';
+import { formatPercent } from './lesion-stats.js';
 
 export type { LabelFormat } from './labels.js';
 
@@ -248,7 +249,6 @@ async function requireFolder(op: string, dir: string): Promise<void> {
   if (!info.isDirectory()) throw new InputError(op, dir, 'not a folder');
 }
 
-const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 /**
  * Loads a dataset folder (layout in the module doc) into 2-D slices.
@@ -322,7 +322,7 @@ export async function loadDataset(dir: string, options?: LoadOptions): Promise<D
   const notes = [
     `${train.length} train and ${val.length} val slices of ${reference.height}×${reference.width}, ${reference.channels} channel(s), from ${all.length} ${fileFormat} cases in ${dir}`,
     `labels: ${format}${o.labelFormat === 'auto' ? ' (auto-detected)' : ''}, stored values ${listSome(union.map(String))}, ${classes} classes`,
-    `foreground fraction ${percent(foreground / Math.max(1, pixels))}; slices without foreground ${percent(empty / slices.length)}`,
+    `foreground fraction ${formatPercent(foreground / Math.max(1, pixels))}; slices without foreground ${formatPercent(empty / slices.length)}`,
   ];
   if (o.size !== undefined) notes.push(`resized to ${o.size}×${o.size} (images bilinear, labels nearest; spacing scaled)`);
   if (valPrefix) notes.push("val slice ids got the prefix 'val-' (names shared with train)");

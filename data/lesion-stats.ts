@@ -101,6 +101,11 @@ export function sizeHistogram(sizes: readonly number[], edges: readonly number[]
   }));
 }
 
+/** A share as the dataset notes print it: `0.39 %` (two decimals). */
+export function formatPercent(share: number): string {
+  return `${(100 * share).toFixed(2)} %`;
+}
+
 /** A histogram as one line: `1–2: 40 (5 %), 3–9: …, ≥100: 2 (61 %)` (count, share of voxels). */
 export function formatSizeHistogram(bins: readonly SizeBin[], unit = ''): string {
   return bins.map((b) => `${b.max === null ? `≥${b.min}` : b.max === b.min ? `${b.min}` : `${b.min}–${b.max}`}${unit}: ${b.count} (${(100 * b.voxelShare).toFixed(0)} % of voxels)`).join(', ');

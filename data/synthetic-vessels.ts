@@ -22,6 +22,7 @@
 import { InputError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { type RandomKey, foldIn, key, normalArray, split, uniformArray } from '../core/random.js';
+import { formatPercent } from './lesion-stats.js';
 import { minMaxNormalise } from './normalise.js';
 import type { Dataset, Slice } from './types.js';
 
@@ -306,7 +307,6 @@ export function vesselCentreLines(options: SyntheticVesselsOptions, splitName: '
   return growTree(next, fundusOf(next, o.size), o.size).segments;
 }
 
-const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 /**
  * A seeded synthetic retina-like vessel dataset of 2-D images (see the module doc): 2 classes
@@ -377,9 +377,9 @@ export function syntheticVessels(options: SyntheticVesselsOptions = {}): Synthet
     stats,
     notes: [
       `synthetic retina-like vessel trees (set vessels): ${trainSlices} train, ${valSlices} val, ${size}×${size}, ${modalities} modality(ies), seed ${seed}`,
-      `mean foreground fraction ${percent(stats.foregroundShare)}; images without vessels ${percent(stats.emptySliceShare)}; ${branches} branches, ${length.toFixed(0)} px of centre line`,
-      `centre-line length by vessel width: ${stats.widthHistogram.map((b) => `${b.min}–${b.max} px ${percent(b.share)}`).join(', ')}`,
-      `vessel pixels with all 4 neighbours vessel (negative signed map) ${percent(stats.interiorShare)}`,
+      `mean foreground fraction ${formatPercent(stats.foregroundShare)}; images without vessels ${formatPercent(stats.emptySliceShare)}; ${branches} branches, ${length.toFixed(0)} px of centre line`,
+      `centre-line length by vessel width: ${stats.widthHistogram.map((b) => `${b.min}–${b.max} px ${formatPercent(b.share)}`).join(', ')}`,
+      `vessel pixels with all 4 neighbours vessel (negative signed map) ${formatPercent(stats.interiorShare)}`,
     ],
   };
 }

@@ -34,7 +34,7 @@ import { InputError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { type RandomKey, foldIn, key, normalArray, split, uniformArray } from '../core/random.js';
 import { connectedComponents } from '../metrics/lesions.js';
-import { type SizeBin, formatSizeHistogram, lesionStats, sizeHistogram } from './lesion-stats.js';
+import { type SizeBin, formatPercent, formatSizeHistogram, lesionStats, sizeHistogram } from './lesion-stats.js';
 import { minMaxNormalise } from './normalise.js';
 import { TISSUE } from './synthetic.js';
 import type { Dataset, Slice } from './types.js';
@@ -513,7 +513,6 @@ function statistics(train: readonly Slice[][], val: readonly Slice[][], size: nu
   };
 }
 
-const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 function describeSplit(name: string, slices: number, depths: readonly number[]): string {
   if (depths.length === 0) return `no ${name} slices`;
@@ -569,10 +568,10 @@ export function syntheticWmh(options: SyntheticWmhOptions = {}): SyntheticWmhDat
     notes: [
       `synthetic WMH-like volumes (set wmh): ${describeSplit('train', trainSlices, trainDepths)}, ${describeSplit('val', valSlices, valDepths)}, ${size}×${size}, ${modalities} modality(ies), seed ${seed}; split by volume`,
       ...(uneven ? [`slices per volume differ from ${per}: each split's slice count is kept and shared among round(count / ${per}) volumes, each spanning the whole brain (thinner or thicker slices)`] : []),
-      `mean foreground fraction ${percent(stats.foregroundShare)}; slices without lesions ${percent(stats.emptySliceShare)}; noise σ ${percent(stats.noiseShare)} of the intensity range`,
+      `mean foreground fraction ${formatPercent(stats.foregroundShare)}; slices without lesions ${formatPercent(stats.emptySliceShare)}; noise σ ${formatPercent(stats.noiseShare)} of the intensity range`,
       `lesions per slice (2-D, 8-connected) ${stats.lesions2d.count}: ${formatSizeHistogram(stats.lesions2d.histogram, ' px')}`,
       `lesions per volume (3-D, 26-connected) ${stats.lesions3d.count}: ${formatSizeHistogram(stats.lesions3d.histogram, ' vx')}`,
-      `lesions ≥ 3 px across (negative signed map inside) ${percent(stats.lesions2d.thickShare)} of ${stats.lesions2d.count}`,
+      `lesions ≥ 3 px across (negative signed map inside) ${formatPercent(stats.lesions2d.thickShare)} of ${stats.lesions2d.count}`,
     ],
   };
 }

@@ -15,7 +15,7 @@
 import { InputError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { type RandomKey, foldIn, key, normalArray, split, uniformArray } from '../core/random.js';
-import { lesionStats } from './lesion-stats.js';
+import { formatPercent, lesionStats } from './lesion-stats.js';
 import { minMaxNormalise } from './normalise.js';
 import type { Dataset, Slice } from './types.js';
 
@@ -203,7 +203,6 @@ export function syntheticDataset(options: SyntheticOptions = {}): Dataset {
     if (stats.lesions === 0) empty++;
   }
   const slices = train.length + val.length;
-  const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
   return {
     name: `synthetic-wmh-seed${seed}`,
     classes: 2,
@@ -214,9 +213,9 @@ export function syntheticDataset(options: SyntheticOptions = {}): Dataset {
     val,
     notes: [
       `synthetic WMH-like slices: ${trainSlices} train, ${valSlices} val, ${size}×${size}, ${modalities} modality(ies), seed ${seed}`,
-      `mean foreground fraction ${percent(foreground / slices)}`,
-      `slices without lesions ${percent(empty / slices)}`,
-      `lesions ≥ 3 px across (negative signed map inside) ${percent(thick / Math.max(1, lesions))} of ${lesions}`,
+      `mean foreground fraction ${formatPercent(foreground / slices)}`,
+      `slices without lesions ${formatPercent(empty / slices)}`,
+      `lesions ≥ 3 px across (negative signed map inside) ${formatPercent(thick / Math.max(1, lesions))} of ${lesions}`,
     ],
   };
 }

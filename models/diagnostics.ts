@@ -18,6 +18,7 @@
  * existed) counts as predicting foreground, unsaturated, and without a lesion-slice Dice.
  */
 import { InputError } from '../core/errors.js';
+import { describeValue } from './codecs.js';
 import type { EpochRow } from './metrics-log.js';
 
 /** Below this foreground probability on every validation pixel, an epoch is saturated. */
@@ -42,12 +43,12 @@ export interface Diagnosis {
 }
 
 function readRows(op: string, rows: unknown, fields: readonly (keyof DiagnosticRow)[]): readonly DiagnosticRow[] {
-  if (!Array.isArray(rows)) throw new InputError(op, 'rows', `expected an array of epoch rows, got ${rows === null ? 'null' : typeof rows}`);
+  if (!Array.isArray(rows)) throw new InputError(op, 'rows', `expected an array of epoch rows, got ${describeValue(rows)}`);
   rows.forEach((r: unknown, i) => {
-    if (r === null || typeof r !== 'object') throw new InputError(op, `rows[${i}]`, `expected an epoch row, got ${r === null ? 'null' : typeof r}`);
+    if (r === null || typeof r !== 'object') throw new InputError(op, `rows[${i}]`, `expected an epoch row, got ${describeValue(r)}`);
     for (const f of fields) {
       const v = (r as Record<string, unknown>)[f];
-      if (typeof v !== 'number') throw new InputError(op, `rows[${i}].${f}`, `expected a number, got ${v === null ? 'null' : typeof v}`);
+      if (typeof v !== 'number') throw new InputError(op, `rows[${i}].${f}`, `expected a number, got ${describeValue(v)}`);
     }
   });
   return rows as DiagnosticRow[];
@@ -74,9 +75,9 @@ export function collapsedFrom(rows: readonly Pick<EpochRow, 'epoch' | 'valPredFo
  * @throws InputError naming `row` or `row.valMaxForegroundProb` (not a number).
  */
 export function isSaturated(row: Pick<EpochRow, 'valMaxForegroundProb'>): boolean {
-  if (row === null || typeof row !== 'object') throw new InputError('isSaturated', 'row', `expected an epoch row, got ${row === null ? 'null' : typeof row}`);
+  if (row === null || typeof row !== 'object') throw new InputError('isSaturated', 'row', `expected an epoch row, got ${describeValue(row)}`);
   const p: unknown = row.valMaxForegroundProb;
-  if (typeof p !== 'number') throw new InputError('isSaturated', 'row.valMaxForegroundProb', `expected a number, got ${p === null ? 'null' : typeof p}`);
+  if (typeof p !== 'number') throw new InputError('isSaturated', 'row.valMaxForegroundProb', `expected a number, got ${describeValue(p)}`);
   return p < SATURATION_THRESHOLD;
 }
 

@@ -21,6 +21,7 @@ import {
 import { summarize, type Summary } from '../metrics/summarize.js';
 import { groupVolumes } from '../metrics/volumes.js';
 import type { LabelledImage } from './data-source.js';
+import { describeValue } from './codecs.js';
 import type { Model } from './model.js';
 
 /** The metrics of one image (foreground classes 1 … K − 1, averaged over classes). */
@@ -174,10 +175,6 @@ interface VolumeGroup {
   readonly thickness: number;
 }
 
-function describe(u: unknown): string {
-  return u === null ? 'null' : Array.isArray(u) ? 'an array' : typeof u;
-}
-
 /**
  * Groups the slices into volumes (`groupVolumes`) and checks that the slices of a volume agree in
  * size and spacing, so that they stack.
@@ -249,17 +246,17 @@ export function evaluateSet(slices: readonly LabelledImage[], predictions: reado
   const minOverlap: unknown = options.minOverlap;
   if (connectivity !== undefined && connectivity !== 'face' && connectivity !== 'full') throw new InputError(op, 'options.connectivity', `expected 'face' or 'full', got ${String(connectivity)}`);
   if (minOverlap !== undefined && (typeof minOverlap !== 'number' || !Number.isInteger(minOverlap) || minOverlap < 1)) throw new InputError(op, 'options.minOverlap', `expected an integer ≥ 1, got ${String(minOverlap)}`);
-  if (!Array.isArray(slices)) throw new InputError(op, 'slices', `expected an array of labelled slices, got ${describe(slices)}`);
-  if (!Array.isArray(predictions)) throw new InputError(op, 'predictions', `expected an array of label maps, got ${describe(predictions)}`);
+  if (!Array.isArray(slices)) throw new InputError(op, 'slices', `expected an array of labelled slices, got ${describeValue(slices)}`);
+  if (!Array.isArray(predictions)) throw new InputError(op, 'predictions', `expected an array of label maps, got ${describeValue(predictions)}`);
   if (predictions.length !== slices.length) throw new InputError(op, 'predictions', `expected one label map per slice (${slices.length}), got ${predictions.length}`);
   if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1 || classes > 256) throw new InputError(op, 'classes', `expected an integer in 1 … 256, got ${String(classes)}`);
   slices.forEach((s, i) => {
-    if (s === null || typeof s !== 'object') throw new InputError(op, `slices[${i}]`, `expected a labelled slice, got ${describe(s)}`);
+    if (s === null || typeof s !== 'object') throw new InputError(op, `slices[${i}]`, `expected a labelled slice, got ${describeValue(s)}`);
     const hw = s.height * s.width;
     if (!(s.label instanceof Uint8Array) || s.label.length !== hw) throw new InputError(op, `slices[${i}].label`, `expected a Uint8Array of ${s.height}×${s.width} = ${hw} class indices`);
     const p: unknown = predictions[i];
     if (!(p instanceof Uint8Array) || p.length !== hw) {
-      throw new InputError(op, `predictions[${i}]`, `expected a Uint8Array of ${s.height}×${s.width} = ${hw} class indices (slice '${s.id}'), got ${p instanceof Uint8Array ? `${p.length} values` : describe(p)}`);
+      throw new InputError(op, `predictions[${i}]`, `expected a Uint8Array of ${s.height}×${s.width} = ${hw} class indices (slice '${s.id}'), got ${p instanceof Uint8Array ? `${p.length} values` : describeValue(p)}`);
     }
     for (let j = 0; j < hw; j++) {
       if (p[j]! >= classes) throw new InputError(op, `predictions[${i}]`, `value ${p[j]} at (y, x) = (${Math.floor(j / s.width)}, ${j % s.width}) is not one of the ${classes} classes 0 … ${classes - 1}`);

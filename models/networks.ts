@@ -5,6 +5,7 @@
  * evaluation, checkpoints and the command line build their model with `modelFor`.
  */
 import { InputError } from '../core/errors.js';
+import { describeValue } from './codecs.js';
 import type { Model } from './model.js';
 import {
   checkReferenceUNetConfig, referenceParameterCount, referenceUNet, REFERENCE_UNET_CONFIG_KEYS,
@@ -51,7 +52,7 @@ export const NETWORK_CONFIG_KEYS: readonly string[] = Object.freeze([...new Set<
  * @throws InputError naming `config` (not an object) or `config.arch` (an unknown network).
  */
 export function networkArch(config: NetworkConfig, op = 'modelFor'): NetworkArch {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new InputError(op, 'config', `expected a network config object, got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new InputError(op, 'config', `expected a network config object, got ${describeValue(config)}`);
   const arch: unknown = config.arch;
   if (arch === undefined) return 'unet';
   if (!NETWORK_ARCHS.includes(arch as NetworkArch)) {

@@ -16,7 +16,7 @@ import { batchShares, type SegmentRead } from '../backends/wasm/fused.js';
 import { showFused, type FusedBatch, type FusedKernel, type FusedOp } from '../core/compile/fused.js';
 import { BackendError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
-import { arbProgram, firstDiff, hexBits, valuesFor } from './helpers/fused-programs.js';
+import { arbProgram, bin, firstDiff, hexBits, konst, load, un, valuesFor } from './helpers/fused-programs.js';
 
 /** A batch with its inputs' values. */
 interface BatchCase {
@@ -139,10 +139,6 @@ const arbBatch: fc.Arbitrary<BatchCase> = fc.record({
   seed: fc.integer({ min: 1, max: 0x7fffffff }),
 }).chain(({ sizes, reads, extra, seed }) => arbProgram(reads.length, extra).map((prog) => batchOf(sizes, reads, prog.ops, prog.outputs, seed)));
 
-const load = (input: number): FusedOp => ({ kind: 'load', input });
-const konst = (value: number): FusedOp => ({ kind: 'const', value });
-const bin = (op: 'add' | 'sub' | 'mul' | 'div' | 'pow', a: number, b: number): FusedOp => ({ kind: 'binary', op, a, b });
-const un = (op: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign', a: number): FusedOp => ({ kind: 'unary', op, a });
 
 /**
  * Adam's update as one program: inputs p, g, m, v (each parameter's elements), lr and the

@@ -16,9 +16,8 @@ import { MEMORY_PAGES } from '../backends/wasm/kernels.js';
 import { Wasm } from '../backends/wasm/wasm-api.js';
 import { showFused, type FusedKernel, type FusedOp } from '../core/compile/fused.js';
 import * as core from '../core/index.js';
-import type { BinaryPrim, CompareOp, UnaryPrim } from '../core/primitives.js';
 import { sizeOf, stridesOf, type Shape } from '../core/shape.js';
-import { arbProgram, BINARY, firstDiff, hexBits, valuesFor } from './helpers/fused-programs.js';
+import { arbProgram, bin, BINARY, cmp, firstDiff, hexBits, konst, un, valuesFor } from './helpers/fused-programs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Programs and their unfused evaluation
@@ -207,10 +206,6 @@ function caseOf(shape: Shape, inputs: readonly { shape: Shape; strides?: readonl
 }
 
 const load = (input: number): FusedOp => ({ kind: 'load', input });
-const un = (op: UnaryPrim, a: number): FusedOp => ({ kind: 'unary', op, a });
-const bin = (op: BinaryPrim, a: number, b: number): FusedOp => ({ kind: 'binary', op, a, b });
-const cmp = (op: CompareOp, a: number, b: number): FusedOp => ({ kind: 'compare', op, a, b });
-const konst = (value: number): FusedOp => ({ kind: 'const', value });
 
 // ---------------------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ import { dispose } from '../../core/engine.js';
 import { writeFileAtomic } from '../../data/index.js';
 import { loadCheckpoint, type Checkpoint } from '../../models/checkpoint.js';
 import { diagnose } from '../../models/diagnostics.js';
-import { evaluateSet } from '../../models/evaluate.js';
+import { evaluateSet, type SetEvaluation } from '../../models/evaluate.js';
+import type { EpochRow } from '../../models/metrics-log.js';
 import { summarize, type Summary } from '../../metrics/summarize.js';
 import { pairedBootstrap, wilcoxonSignedRank } from '../../metrics/stats.js';
 import { helpText, parseArgs, type FlagValue } from '../args.js';
@@ -346,7 +347,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
 }
 
 /** A run's outcome from its rows, its best epoch and the evaluation of its best checkpoint. */
-export function runOutcome(seed: number, bestEpoch: number, rows: readonly EpochRowLike[], evaluation: ReturnType<typeof evaluateSet>): RunOutcome {
+export function runOutcome(seed: number, bestEpoch: number, rows: readonly EpochRow[], evaluation: SetEvaluation): RunOutcome {
   const d = diagnose(rows);
   const lesion = rows.map((r) => r.valLesionDice);
   const quarter = lesion.slice(-Math.max(2, Math.ceil(lesion.length / 4)));
@@ -374,4 +375,3 @@ export function runOutcome(seed: number, bestEpoch: number, rows: readonly Epoch
   };
 }
 
-type EpochRowLike = Parameters<typeof diagnose>[0][number];

@@ -3,7 +3,7 @@
  * the `wasm` fused-kernel specs (`wasm-fused.test.ts`, `wasm-fused-batch.test.ts`): the operator
  * lists, special constants and input values (zeros of both signs, subnormals, huge values,
  * non-finite values, NaNs with several payloads), seeded value arrays, fast-check arbitraries of
- * instructions and programs, and bitwise comparison of outputs.
+ * instructions and programs, hand-written instructions, and bitwise comparison of outputs.
  */
 import fc from 'fast-check';
 import type { FusedOp } from '../../core/compile/fused.js';
@@ -13,6 +13,13 @@ export const UNARY: readonly UnaryPrim[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 
 export const BINARY: readonly BinaryPrim[] = ['add', 'sub', 'mul', 'div', 'pow'];
 export const COMPARE: readonly CompareOp[] = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
 /** Constants: zeros of both signs, tiny, huge, rounding, non-finite. */
+/** Hand-written instructions: a load of input `input`, a constant, a unary, binary or compare op on earlier registers. */
+export const load = (input: number): FusedOp => ({ kind: 'load', input });
+export const konst = (value: number): FusedOp => ({ kind: 'const', value });
+export const un = (op: UnaryPrim, a: number): FusedOp => ({ kind: 'unary', op, a });
+export const bin = (op: BinaryPrim, a: number, b: number): FusedOp => ({ kind: 'binary', op, a, b });
+export const cmp = (op: CompareOp, a: number, b: number): FusedOp => ({ kind: 'compare', op, a, b });
+
 export const SPECIAL_CONSTS = [0, -0, 1, -1, 0.5, 2, 3, -2.5, 0.1, 1 / 3, 1e-30, -1e-30, 1e-45, 1e30, 3.4e38, 1e39, 16777217, Infinity, -Infinity, NaN];
 /** Input values mixed into the random ones. */
 export const SPECIAL_VALUES = [0, -0, 1, -1, 2, 0.5, -0.5, 1e-40, -1e-40, 1e30, -1e30, 3e38, Infinity, -Infinity, NaN];
