@@ -2,8 +2,8 @@
  * A command's configuration: the flags, over an optional `--config FILE.json` whose keys are the
  * camelCase flag names (flags override the file), decoded with io-ts against the command's flag
  * declarations. An unknown key or a value of the wrong type is a usage error (exit 2) naming the
- * flag, or the file and the field. Relative paths in the file (the `data`, `out`, `resume`,
- * `checkpoint`, `input` fields) are relative to the file's folder.
+ * flag, or the file and the field. Relative paths in the file (the fields of the path flags: `data`, `out`,
+ * `resume`, `checkpoint`, `input`, `splits`) are relative to the file's folder.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';

@@ -3,6 +3,7 @@
  * flags, data, model, training) and each command's list.
  */
 import { lossNames } from '../models/objective.js';
+import { AUGMENT_NAMES } from '../data/augment.js';
 import { cliScheduleNames } from './schedules.js';
 import { DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, DEFAULT_REFERENCE_BASE, DEFAULT_UNET_BASE, DEFAULT_UNET_DEPTH } from './train-setup.js';
 import { NETWORK_ARCHS } from '../models/networks.js';
@@ -20,7 +21,9 @@ const out = (command: string): FlagSpec => ({ name: 'out', kind: 'string', value
 
 /** Where the data comes from. */
 const data: FlagSpec[] = [
-  { name: 'data', kind: 'string', value: 'DIR', path: true, help: 'dataset folder: DIR/{train,val}/{img,gt} of PNG slices or NIfTI volumes' },
+  { name: 'data', kind: 'string', value: 'DIR', path: true, help: 'dataset folder: DIR/{train,val}/{img,gt} of PNG slices or NIfTI volumes, or an nnU-Net v2 raw dataset (DIR/dataset.json, imagesTr, labelsTr)' },
+  { name: 'splits', kind: 'string', value: 'FILE', path: true, help: 'nnU-Net folder: the splits_final.json whose fold (--fold) gives the train and val cases', default: 'DIR/splits_final.json if there is one, else a seeded 80/20 split of the cases' },
+  { name: 'fold', kind: 'int', value: 'K', min: 0, help: 'nnU-Net folder: the fold of the splits (0-based)', default: '0' },
   { name: 'synthetic', kind: 'boolean', help: 'use a built-in synthetic dataset (see --synthetic-set) instead of --data' },
   { name: 'synthetic-set', kind: 'string', value: 'NAME', values: ['wmh', 'wmh-v1', 'vessels'], help: 'synthetic: wmh (WMH-like slices cut from 3-D volumes, split by volume), wmh-v1 (the first, easier WMH-like slices), vessels (retina-like vessel trees)', default: 'wmh' },
   { name: 'label-format', kind: 'string', value: 'FORMAT', values: ['indices', 'binary255', 'auto'], help: 'label values: class indices, 0/255 masks, or auto', default: 'auto' },
@@ -30,7 +33,7 @@ const data: FlagSpec[] = [
   { name: 'train-slices', kind: 'int', value: 'N', min: 1, max: MAX_SYNTHETIC_SLICES, help: 'synthetic: training slices', default: 'wmh 144, wmh-v1 150, vessels 48' },
   { name: 'val-slices', kind: 'int', value: 'N', min: 1, max: MAX_SYNTHETIC_SLICES, help: 'synthetic: validation slices', default: 'wmh 48, wmh-v1 30, vessels 16' },
   { name: 'modalities', kind: 'int', value: '1|2', min: 1, max: 2, help: 'synthetic: image channels', default: '1' },
-  { name: 'data-seed', kind: 'int', value: 'N', min: 0, help: 'synthetic: seed of the generated data', default: '0' },
+  { name: 'data-seed', kind: 'int', value: 'N', min: 0, help: 'synthetic: seed of the generated data; nnU-Net folder without splits: seed of the 80/20 split of its cases', default: '0' },
 ];
 
 /** The network. */
@@ -56,6 +59,7 @@ const training: FlagSpec[] = [
   { name: 'lr-rule', kind: 'string', value: 'RULE', values: ['plateau', 'reference', 'none'], help: 'halve the rate after --lr-patience epochs without improvement (plateau), the reference code\'s rule, or never', default: 'plateau' },
   { name: 'lr-patience', kind: 'int', value: 'N', min: 1, help: 'epochs without validation improvement before halving', default: '20' },
   { name: 'convention', kind: 'string', value: 'NAME', values: ['reference', 'interface'], help: 'signed distance map convention of the boundary loss: reference (LIVIAETS: φ = −(EDT − 1) inside) or interface (the boundary between pixels)', default: DEFAULT_CONVENTION },
+  { name: 'augment', kind: 'list', value: 'T1,T2', values: ['none', ...AUGMENT_NAMES], help: `augment the training slices on the fly (never validation), seeded by --seed: none, or some of ${AUGMENT_NAMES.join(', ')} (applied in that order; see docs/augmentation.md)`, default: 'none' },
   { name: 'resume', kind: 'string', value: 'DIR|FILE', path: true, help: 'continue an interrupted run from its folder (or its last.ckpt)' },
   { name: 'overlays', kind: 'int', value: 'N', min: 0, help: 'overlay pictures of validation predictions to write', default: '6' },
   { name: 'jit', kind: 'boolean', help: 'compile the training step and the validation forward with jit (on by default; --no-jit runs them eagerly, with the same results)' },
@@ -99,7 +103,7 @@ export const evalFlags: readonly FlagSpec[] = [
 /** `predict`'s flags. */
 export const predictFlags: readonly FlagSpec[] = [
   { name: 'checkpoint', kind: 'string', value: 'FILE', path: true, help: 'a best.ckpt or last.ckpt' },
-  { name: 'input', kind: 'string', value: 'FILE|DIR', path: true, help: 'a PNG or NIfTI image, or a folder of them' },
+  { name: 'input', kind: 'string', value: 'FILE|DIR', path: true, help: 'a PNG or NIfTI image, or a folder of them (case_0000, case_0001, … are the channels of one case, written as case)' },
   { name: 'axis', kind: 'int', value: '0|1|2', min: 0, max: 2, help: 'NIfTI slicing axis of [z, y, x]', default: '0' },
   { name: 'batch-size', kind: 'int', value: 'N', min: 1, help: 'slices per forward pass', default: '8' },
   out('predict'),

@@ -6,8 +6,7 @@
  * nearest known one) and exit codes are 0 success, 2 bad arguments or config, 3 bad data, 1
  * internal error.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import '../backends/register.js';
 import { removePendingTemporaryFilesSync } from '../core/files.js';
@@ -19,6 +18,7 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { errorLine, exitCodeOf, UsageError } from './errors.js';
 import { io } from './io.js';
+import { packageVersion } from './runtime.js';
 import { suggestName } from './suggest.js';
 
 /** The commands by name. */
@@ -31,40 +31,7 @@ export const commands: Readonly<Record<string, { readonly summary: string; reado
   backends: { summary: 'which tensor backends (and gpu.js modes) start here, and what runs their kernels', run: backendsCommand },
 };
 
-/**
- * The version of the `boundary-seg` package holding the module at `moduleUrl`: read from the first
- * `package.json` named `boundary-seg` in the module's folder or above it (`cli/` in the sources,
- * `dist/cli/` when built).
- *
- * @throws Error when no such `package.json` is found, or its `version` is not a string.
- */
-export function packageVersion(moduleUrl: string = import.meta.url): string {
-  let dir = dirname(fileURLToPath(moduleUrl));
-  for (;;) {
-    let text: string | undefined;
-    try {
-      text = readFileSync(join(dir, 'package.json'), 'utf8');
-    } catch {
-      text = undefined;
-    }
-    if (text !== undefined) {
-      let pkg: unknown;
-      try {
-        pkg = JSON.parse(text);
-      } catch {
-        pkg = undefined;
-      }
-      if (typeof pkg === 'object' && pkg !== null && (pkg as { name?: unknown }).name === 'boundary-seg') {
-        const version = (pkg as { version?: unknown }).version;
-        if (typeof version !== 'string') throw new Error(`${join(dir, 'package.json')}: no version string`);
-        return version;
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json of boundary-seg above ${fileURLToPath(moduleUrl)}`);
-    dir = parent;
-  }
-}
+export { packageVersion };
 
 /** What `--version` prints: `boundary-seg <version>` and `node <version>`, one a line. */
 export function versionText(): string {

@@ -82,11 +82,25 @@ export function perVolumeMarkdown(set: SetEvaluation): string {
   return `${summary}\n\n${table}`;
 }
 
-/** One row per foreground class, in Markdown. */
-export function perClassMarkdown(set: SetEvaluation): string {
+/** A class for people: its index, and its name when the dataset has one (`1 (edema)`). */
+export function classLabel(c: number, classNames?: readonly string[]): string {
+  const name = classNames?.[c];
+  return name !== undefined && name !== '' ? `${c} (${name})` : String(c);
+}
+
+/**
+ * One row per foreground class, in Markdown: the class (with its name from `classNames`, by class
+ * index, when given), its lesion slices (slices whose ground truth has it), their DSC, the missed
+ * ones (nothing of the class predicted), the false alarms on the slices without the class (and
+ * their share), the volumes with the class, and per volume DSC, HD95 (with the number of volumes
+ * where it is finite) and lesion-wise F1.
+ */
+export function perClassMarkdown(set: SetEvaluation, classNames?: readonly string[]): string {
   return markdownTable(
-    ['class', 'lesion slices', 'lesion-slice DSC mean (std)', 'volume DSC mean (std)', 'volume HD95 mm mean (std)', 'lesion F1 mean (std)'],
-    set.perClass.map((c) => [String(c.class), String(c.slices.lesionSlices), meanStd(c.lesionDice), meanStd(c.volumeDice), meanStd(c.volumeHd95), meanStd(c.lesionF1)]),
+    ['class', 'lesion slices', 'lesion-slice DSC mean (std)', 'missed lesion slices', 'false alarms (slices without the class)', 'volumes with the class',
+      'volume DSC mean (std)', 'volume HD95 mm mean (std)', 'HD95 volumes', 'lesion F1 mean (std)'],
+    set.perClass.map((c) => [classLabel(c.class, classNames), String(c.slices.lesionSlices), meanStd(c.lesionDice), String(c.slices.missed), countOf(c.slices.falseAlarms, c.slices.falseAlarmRate),
+      String(c.lesionVolumes), meanStd(c.volumeDice), meanStd(c.volumeHd95), String(c.volumeHd95.count), meanStd(c.lesionF1)]),
   );
 }
 
@@ -94,9 +108,9 @@ export function perClassMarkdown(set: SetEvaluation): string {
  * Writes `results.md` and `results.json` of one evaluation. With `set` (`evaluateSet` of the same
  * slices) both also get the lesion-slice / empty-slice split, the per-volume metrics and, for more
  * than one foreground class, the per-class results (JSON keys `slices`, `volumeSummary`,
- * `volumes`, `perClass`).
+ * `volumes`, `perClass`), each class with its name from `classNames` (by class index) when given.
  */
-export async function writeEvalResults(dir: string, title: string, notes: readonly string[], summary: EvalSummary, images: readonly ImageMetrics[], extra: Record<string, unknown> = {}, set?: SetEvaluation): Promise<void> {
+export async function writeEvalResults(dir: string, title: string, notes: readonly string[], summary: EvalSummary, images: readonly ImageMetrics[], extra: Record<string, unknown> = {}, set?: SetEvaluation, classNames?: readonly string[]): Promise<void> {
   const setMd = set ? [
     '## Lesion slices / empty slices', '',
     'DSC over the slices whose ground truth has foreground only (empty/empty = 1 cannot inflate it); missed: lesion slices with nothing predicted; false alarms: empty slices with some prediction.', '',
@@ -104,7 +118,7 @@ export async function writeEvalResults(dir: string, title: string, notes: readon
     '## Per volume', '',
     'Slices stacked by volume (a slice without one is its own volume), spacing [thickness, …pixel spacing] mm: 3-D DSC (1 for a volume without lesions and nothing predicted), HD95 (MONAI per-direction; ∞ when one side is empty, n/a when both are), and lesion-wise detection: lesions are 3-D face-connected components, a lesion is detected when the prediction overlaps it, a predicted lesion without ground truth under it is a false positive. Means are over volumes; NaN and infinities never enter a mean.', '',
     perVolumeMarkdown(set), '',
-    ...(set.perClass.length > 1 ? ['## Per class', '', perClassMarkdown(set), ''] : []),
+    ...(set.perClass.length > 1 ? ['## Per class', '', 'Each foreground class on its own: a slice or volume is a lesion slice or volume of the classes its ground truth has; missed: lesion slices of the class with none of it predicted; false alarms: slices without the class with some of it predicted.', '', perClassMarkdown(set, classNames), ''] : []),
   ] : [];
   const md = [
     `# ${title}`, '',
@@ -115,28 +129,37 @@ export async function writeEvalResults(dir: string, title: string, notes: readon
     '## Per image', '', perImageMarkdown(images), '',
   ].join('\n');
   await writeFileAtomic(join(dir, 'results.md'), md);
-  const setJson = set ? { slices: set.slices, volumeSummary: set.volumeSummary, volumes: set.volumes, perClass: set.perClass } : {};
+  const named = ({ class: k, ...rest }: SetEvaluation['perClass'][number]) => ({ class: k, ...(classNames?.[k] !== undefined ? { name: classNames[k] } : {}), ...rest });
+  const setJson = set ? { slices: set.slices, volumeSummary: set.volumeSummary, volumes: set.volumes, perClass: set.perClass.map(named) } : {};
   await writeFileAtomic(join(dir, 'results.json'), toJson({ title, notes, ...extra, summary, ...setJson, images }));
 }
 
 /** One learning curve per setting: the per-epoch rows (averaged over seeds by the caller). */
 export interface CurveSeries {
   readonly label: string;
+  /** The epochs, counted from 1. */
   readonly epochs: readonly number[];
   readonly dice: readonly number[];
   readonly hd95: readonly number[];
 }
 
-/** Writes `curve-dice.svg/.png` and `curve-hd95.svg/.png`. */
+/**
+ * Writes `curve-dice.svg/.png` and `curve-hd95.svg/.png`: one line per series over its epochs
+ * (counted from 1, see {@link curveOf}), whole-number epoch ticks, DSC on [0, 1] and HD95 on a range
+ * of its values that never goes below 0.
+ */
 export async function writeCurves(dir: string, series: readonly CurveSeries[], subtitle: string, diceLabel = 'DSC'): Promise<string[]> {
   const files: string[] = [];
   const charts = [
     { name: 'curve-dice', title: `Validation ${diceLabel} per epoch${subtitle}`, yLabel: diceLabel, pick: (s: CurveSeries) => s.dice, yRange: [0, 1] as const },
-    { name: 'curve-hd95', title: `Validation HD95 per epoch${subtitle}`, yLabel: 'HD95 (mm)', pick: (s: CurveSeries) => s.hd95, yRange: undefined },
+    { name: 'curve-hd95', title: `Validation HD95 per epoch${subtitle}`, yLabel: 'HD95 (mm)', pick: (s: CurveSeries) => s.hd95, yBounds: [0, Infinity] as const },
   ];
   for (const c of charts) {
     const lines = series.map((s) => ({ label: s.label, x: [...s.epochs], y: [...c.pick(s)] }));
-    const options = { title: c.title, xLabel: 'epoch', yLabel: c.yLabel, ...(c.yRange ? { yRange: c.yRange } : {}) };
+    const options = {
+      title: c.title, xLabel: 'epoch', yLabel: c.yLabel, xIntegers: true,
+      ...('yRange' in c ? { yRange: c.yRange } : {}), ...('yBounds' in c ? { yBounds: c.yBounds } : {}),
+    };
     await writeFileAtomic(join(dir, `${c.name}.svg`), lineChartSvg(lines, options));
     await writeFileAtomic(join(dir, `${c.name}.png`), lineChartPng(lines, options));
     files.push(`${c.name}.svg`, `${c.name}.png`);
@@ -170,7 +193,7 @@ export async function writeOverlays(dir: string, prefix: string, slices: readonl
     const s = slices[i]!;
     const plane = s.image.subarray(0, s.height * s.width);
     const name = `${prefix}${safeName(s.id)}.png`;
-    await writeFileAtomic(join(dir, name), overlayPng(plane, s.height, s.width, predictions[i]!, s.label, { scale: Math.max(1, Math.round(256 / Math.max(s.height, s.width))) }));
+    await writeFileAtomic(join(dir, name), overlayPng(plane, s.height, s.width, predictions[i]!, s.label, { scale: Math.min(64, Math.max(1, Math.round(256 / Math.max(s.height, s.width)))) }));
     files.push(name);
   }
   return files;

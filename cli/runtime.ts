@@ -1,16 +1,20 @@
 /**
  * What every command does around its work: select the backend, name and create the output folder
- * (only once every input has been validated), and write files atomically.
+ * (only once every input has been validated), write files atomically, and record where the run
+ * ran (the package, Node and backend versions: `runEnvironment`).
  *
  * The output folder is checked before anything is created (a file, a dangling symbolic link, a
  * symbolic link loop, a folder that cannot hold new folders such as `/proc` or `/sys` are usage
  * errors naming `--out`), and created one level at a time: never with a recursive `mkdir`, which
  * loops for ever under `/proc` on Node 20.
  */
+import { readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readlink, rmdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BackendError } from '../core/errors.js';
-import { getBackend, listBackends, setBackend } from '../core/backend.js';
+import { getBackend, listBackends, setBackend, type BackendDescription } from '../core/backend.js';
 import { GPUJS_MODES } from '../backends/gpujs/settings.js';
 import { UsageError } from './errors.js';
 import { io } from './io.js';
@@ -121,6 +125,88 @@ export async function selectBackend(spec: string | undefined): Promise<void> {
     if (e instanceof BackendError) throw new UsageError(`${source}: ${e.message.replace(/^(setBackend|getBackend): (name|options\.mode): /, '')}`);
     throw e;
   }
+}
+
+/** The package's name, as `package.json` has it. */
+const PACKAGE_NAME = 'boundary-seg';
+
+/**
+ * The version of the `boundary-seg` package holding the module at `moduleUrl`: read from the first
+ * `package.json` named `boundary-seg` in the module's folder or above it (`cli/` in the sources,
+ * `dist/cli/` when built).
+ *
+ * @throws Error when no such `package.json` is found, or its `version` is not a string.
+ */
+export function packageVersion(moduleUrl: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (;;) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      let pkg: unknown;
+      try {
+        pkg = JSON.parse(text);
+      } catch {
+        pkg = undefined;
+      }
+      if (typeof pkg === 'object' && pkg !== null && (pkg as { name?: unknown }).name === PACKAGE_NAME) {
+        const version = (pkg as { version?: unknown }).version;
+        if (typeof version !== 'string') throw new Error(`${join(dir, 'package.json')}: no version string`);
+        return version;
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json of ${PACKAGE_NAME} above ${fileURLToPath(moduleUrl)}`);
+    dir = parent;
+  }
+}
+
+/** What a run records of where it ran (`run.json`, `experiment.json`, `results.json`). */
+export interface RunEnvironment {
+  /** This package: `boundary-seg` and its version. */
+  readonly package: { readonly name: string; readonly version: string };
+  /** `process.version`, e.g. `v20.19.0`. */
+  readonly node: string;
+  /** `process.platform` and `process.arch`, e.g. `linux`, `x64`. */
+  readonly platform: string;
+  readonly arch: string;
+  /** The selected backend's `describe()` (its name, and what it reports: mode, renderer, precision …). */
+  readonly backend: BackendDescription;
+  /** The installed gpu.js version, when the backend is `gpujs`. */
+  readonly gpujs?: string;
+}
+
+/** The version in `name`'s installed `package.json`; undefined when it cannot be read. */
+function installedVersion(name: string): string | undefined {
+  try {
+    const pkg: unknown = createRequire(import.meta.url)(`${name}/package.json`);
+    const version = typeof pkg === 'object' && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where this process runs, for the records of a run: the package's version (`packageVersion`),
+ * Node's version, the platform and architecture, the selected backend's `describe()`, and for the
+ * `gpujs` backend the installed gpu.js version. Call after `selectBackend`.
+ */
+export async function runEnvironment(): Promise<RunEnvironment> {
+  const backend = await getBackend().describe();
+  const gpujs = backend.name === 'gpujs' ? installedVersion('gpu.js') : undefined;
+  return {
+    package: { name: PACKAGE_NAME, version: packageVersion() },
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    backend: { ...backend },
+    ...(gpujs !== undefined ? { gpujs } : {}),
+  };
 }
 
 /** Prints a checkpoint's warnings on stderr (a version-1 file has no checksum). */

@@ -4,6 +4,7 @@
  * Adam 1e-3, batch 8, 20 epochs, GDL + boundary loss with the rebalance
  * schedule reaching its floor by mid-run in runs shorter than 100 epochs.
  */
+import { AUGMENT_NAMES, checkAugmentList, type AugmentName } from '../data/augment.js';
 import type { Dataset } from '../data/types.js';
 import { objective, type LossName, type ScheduleSpec } from '../models/objective.js';
 import { checkConfigFitsData } from '../models/train.js';
@@ -14,6 +15,7 @@ import { scheduleSpec, type CliScheduleName } from './schedules.js';
 import type { LrRule } from '../models/lr-schedule.js';
 import type { DataOptions } from './datasets.js';
 import { asUsage, DataError, UsageError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { BACKEND_MEMORY_BYTES, MAX_SLICE_PIXELS } from './limits.js';
 import { formatBytes, networkInferenceBytes, trainingMemory } from './model-size.js';
 
@@ -47,6 +49,8 @@ export interface TrainFlags extends DataOptions {
   readonly floorAtEpoch?: number;
   readonly weights?: readonly number[];
   readonly gdlWeights?: GeneralizedDiceWeights;
+  /** `--augment`: transforms of the training slices, or `['none']` (the default: no augmentation). */
+  readonly augment?: readonly (AugmentName | 'none')[];
 }
 
 /**
@@ -82,7 +86,7 @@ export function buildTrainConfig(flags: TrainFlags, data: Pick<Dataset, 'channel
   const implied: CliScheduleName | undefined = flags.floorAtEpoch !== undefined ? 'rebalance' : flags.weights ? 'constant' : undefined;
   const name: CliScheduleName = flags.schedule ?? implied ?? (lossList.length === 2 ? DEFAULT_PAIR_SCHEDULE : 'constant');
   const spec: ScheduleSpec = schedule ?? asUsage(() => scheduleSpec(name, epochs, { ...(flags.floorAtEpoch !== undefined ? { floorAtEpoch: flags.floorAtEpoch } : {}), ...(flags.weights ? { weights: flags.weights } : {}) }));
-  const config: TrainConfig = {
+  let config: TrainConfig = {
     ...trainDefaults,
     model: networkFromFlags(flags, data),
     seed: flags.seed ?? trainDefaults.seed,
@@ -97,12 +101,40 @@ export function buildTrainConfig(flags: TrainFlags, data: Pick<Dataset, 'channel
     lrPatience: flags.lrPatience ?? trainDefaults.lrPatience,
     gdlWeights: flags.gdlWeights ?? DEFAULT_GDL_WEIGHTS,
   };
+  const augment = augmentFromFlags(flags.augment);
+  if (augment.length > 0) config = { ...config, augment };
   checkModelFits(config, flags, data);
   asUsage(() => {
     objective(config.losses, config.schedule, data.classes, { gdlWeights: config.gdlWeights ?? 'reference' });
     checkConfigFitsData(config, { ...data, trainSize: data.train.length });
   });
   return config;
+}
+
+/**
+ * The transforms of `--augment` in the order of application: none for an absent flag or `none`.
+ *
+ * @throws UsageError naming `--augment`: `none` together with a transform, a transform listed
+ * twice, or an unknown name (the flag's decoding refuses those first).
+ */
+export function augmentFromFlags(list: readonly string[] | undefined): AugmentName[] {
+  if (list === undefined) return [];
+  if (list.includes('none')) {
+    if (list.length > 1) throw new UsageError(`--augment ${list.join(',')}: 'none' turns augmentation off and cannot be combined with transforms`);
+    return [];
+  }
+  try {
+    return checkAugmentList(list, 'train', 'augment');
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new UsageError(`--augment ${list.join(',')}: ${e.message.slice(`${e.op}: ${e.argument}: `.length)}`);
+  }
+}
+
+/** The run's augmentation for the start line: `; augment flip, affine`, or '' without. */
+export function describeAugment(config: Pick<TrainConfig, 'augment'>): string {
+  const names = AUGMENT_NAMES.filter((n) => config.augment?.includes(n));
+  return names.length > 0 ? `; augment ${names.join(', ')}` : '';
 }
 
 /** The U-Net's first-level channels on the command line (UNet-d3-b16). */

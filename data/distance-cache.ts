@@ -2,7 +2,7 @@
  * Signed distance maps of training slices, computed once per slice and kept: the boundary loss's
  * `distMaps` input for every epoch.
  */
-import { InputError } from '../core/errors.js';
+import { InputError, ShapeError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { type DistanceConvention, signedDistanceMaps } from '../losses/signed-distance.js';
 import type { Slice } from './types.js';
@@ -12,7 +12,7 @@ export interface DistanceMapCacheOptions {
   /** Default `'reference'` (see `losses/signed-distance.ts`). */
   readonly convention?: DistanceConvention;
   /**
-   * `'voxel'` (default): maps in pixel units, spacing 1, as the reference trains (REFERENCE §1);
+   * `'voxel'` (default): maps in pixel units, spacing 1, as the reference code trains (see docs/conventions.md);
    * `'physical'`: in the slice's `spacing` units.
    */
   readonly spacing?: 'voxel' | 'physical';
@@ -78,5 +78,23 @@ export class DistanceMapCache {
     this.#entries.set(slice.id, { label: slice.label, maps: data });
     this.#computed++;
     return data;
+  }
+
+  /**
+   * The maps `[K, H, W]` of `label`, a label of `slice`'s size other than its own (an augmented
+   * one), computed afresh with the cache's classes, convention and spacing (the slice's, for
+   * `'physical'`): not kept, not counted in `computed`, and the slice's cached maps are left alone.
+   *
+   * @throws ShapeError when `label` does not hold `slice.height × slice.width` values; InputError
+   *   when its values are not in [0, K).
+   */
+  mapsOf(slice: Slice, label: Uint8Array): Float32Array {
+    if (!(label instanceof Uint8Array) || label.length !== slice.height * slice.width) {
+      throw new ShapeError('DistanceMapCache.mapsOf', 'label', `expected a Uint8Array of ${slice.height}×${slice.width} = ${slice.height * slice.width} class indices (slice ${slice.id}), got ${label instanceof Uint8Array ? `${label.length} values` : Object.prototype.toString.call(label).slice(8, -1)}`);
+    }
+    return signedDistanceMaps(
+      { data: label, shape: [slice.height, slice.width] },
+      { classes: this.classes, spacing: this.spacing === 'voxel' ? [1, 1] : slice.spacing, convention: this.convention },
+    ).data;
   }
 }

@@ -6,8 +6,10 @@
  * its label have the same file name up to the extension (`case01.png` ↔ `case01.png`,
  * `case01.nii.gz` ↔ `case01.nii`). Several modalities of a case are separate image files named
  * `case01_0000.nii.gz`, `case01_0001.nii.gz`, … (nnU-Net's convention) beside one label `case01…`;
- * they become the slice's channels, in that order. Other files (and names starting with `.`) are
- * ignored.
+ * they become the slice's channels, in that order (`groupImageCases` groups `predict`'s inputs the
+ * same way). Other files (and names starting with `.`) are ignored. An nnU-Net v2 raw dataset
+ * (`dataset.json`, `imagesTr`, `labelsTr`) is read by `data/nnunet.ts` through the same path from
+ * cases to slices (`casesToDataset`).
  *
  * Images: each file is min-max normalised to [0, 1] on its own: a PNG slice, a NIfTI volume (each
  * modality separately). PNG colour: a PNG whose R, G, B differ somewhere is colour; if any image of
@@ -23,7 +25,7 @@
  * when given), index, thickness: the voxel size along axis (mm) }`; PNG slices have none.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError, ShapeError } from '../core/errors.js';
 import { checkOptionKeys } from '../core/options.js';
 import { type FileFormat, type ImageGrid, type LabelGrid, fileFormatOf, readImageFile, readLabelFile, stemOf, withChannels } from './image-files.js';
@@ -55,7 +57,8 @@ export interface LoadOptions {
   readonly channels?: 1 | 3;
 }
 
-interface CheckedOptions {
+/** @internal The loader options, checked (shared with the nnU-Net loader). */
+export interface CheckedOptions {
   readonly labelFormat: LabelFormat;
   readonly size: number | undefined;
   readonly axis: VolumeAxis;
@@ -63,26 +66,53 @@ interface CheckedOptions {
   readonly channels: 1 | 3 | undefined;
 }
 
-/** A training case: its image files (one per modality, in order) and its label file. */
-interface Case {
+/** @internal A training case: its image files (full paths, one per modality, in order) and its label file. */
+export interface Case {
   readonly id: string;
   readonly images: string[];
   readonly label: string;
 }
 
-interface LoadedCase {
+/** @internal A case read: its image grids (one per modality file) and its label grid. */
+export interface LoadedCase {
   readonly id: string;
   readonly images: ImageGrid[];
   readonly label: LabelGrid;
+}
+
+/** @internal A case found by {@link matchCases}: its image file names by modality index (before the order is checked) and its label file name. */
+export interface MatchedCase {
+  readonly id: string;
+  readonly files: ReadonlyMap<number, string>;
+  readonly label: string;
+}
+
+/** Image files of a case grouped for `predict`: see {@link groupImageCases}. */
+export interface ImageCase {
+  /** The case: the file stem without its `_0000`-style modality suffix. */
+  readonly id: string;
+  /** The case's image files, one per modality, in order (`_0000`, `_0001`, …). */
+  readonly files: string[];
 }
 
 const SPLITS = ['train', 'val'] as const;
 const AXIS_LETTERS = ['z', 'y', 'x'] as const;
 /** `case_0001`: modality 1 of `case`. */
 const MODALITY = /^(.*)_(\d{4})$/;
+const LOAD_OPTION_KEYS = ['labelFormat', 'size', 'axis', 'classes', 'channels'] as const;
 
-function readOptions(op: string, options: LoadOptions | undefined): CheckedOptions {
-  checkOptionKeys(op, options, ['labelFormat', 'size', 'axis', 'classes', 'channels']);
+/** @internal The modality suffix of a file name: `_0003` for modality 3. */
+export function modalitySuffix(index: number): string {
+  return `_${String(index).padStart(4, '0')}`;
+}
+
+/**
+ * @internal Checks the loader options; `extraKeys` are further keys the caller checks itself.
+ *
+ * @throws InputError naming the option.
+ */
+export function readLoadOptions(op: string, options: LoadOptions | undefined, extraKeys: readonly string[] = []): CheckedOptions {
+  checkOptionKeys(op, options, [...LOAD_OPTION_KEYS, ...extraKeys]);
   const o = options ?? {};
   const positiveInt = (name: string, v: unknown, max: number): number | undefined => {
     if (v === undefined) return undefined;
@@ -100,15 +130,18 @@ function readOptions(op: string, options: LoadOptions | undefined): CheckedOptio
   };
 }
 
-/** The image and label file names of a folder, sorted; refuses a missing or empty folder. */
-async function listImageFolder(op: string, folder: string): Promise<string[]> {
+/**
+ * @internal The image and label file names of a folder, sorted; refuses a missing or empty folder
+ * (`missingHint` is added to the message of a missing one).
+ */
+export async function listImageFolder(op: string, folder: string, missingHint = ''): Promise<string[]> {
   let names: string[];
   try {
     const entries = await readdir(folder, { withFileTypes: true });
     names = entries.filter((e) => !e.isDirectory() && !e.name.startsWith('.') && fileFormatOf(e.name) !== undefined).map((e) => e.name);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(op, folder, code === 'ENOENT' ? 'missing folder' : code === 'ENOTDIR' ? 'not a folder' : `cannot list (${code ?? String(error)})`);
+    throw new InputError(op, folder, code === 'ENOENT' ? `missing folder${missingHint}` : code === 'ENOTDIR' ? 'not a folder' : `cannot list (${code ?? String(error)})`);
   }
   if (names.length === 0) throw new InputError(op, folder, 'empty folder: no .png, .nii or .nii.gz files');
   return names.sort();
@@ -124,12 +157,78 @@ export async function listImageFiles(folder: string): Promise<string[]> {
   return (await listImageFolder('listImageFiles', folder)).map((name) => join(folder, name));
 }
 
-function listSome(names: readonly string[]): string {
+/** @internal The first few names of a list, for messages: `a, b, c and 4 more`. */
+export function listSome(names: readonly string[]): string {
   return names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
 }
 
-/** Pairs image files with label files by stem (see the module doc for modality files). */
-function pairCases(op: string, imgDir: string, imgNames: readonly string[], gtDir: string, gtNames: readonly string[]): Case[] {
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The grouping shared by the loaders and `predict`: image files into cases, `caseOf(stem)` naming
+ * each file's case and modality index (undefined: the file belongs to no case, an orphan). Two files
+ * for one case and modality are refused.
+ */
+function groupModalities(op: string, where: string, files: readonly string[], caseOf: (stem: string) => readonly [string, number] | undefined): { cases: Map<string, Map<number, string>>; orphans: string[] } {
+  const cases = new Map<string, Map<number, string>>();
+  const orphans: string[] = [];
+  for (const file of files) {
+    const found = caseOf(stemOf(file));
+    if (found === undefined) {
+      orphans.push(basename(file));
+      continue;
+    }
+    const [id, index] = found;
+    const modalities = cases.get(id) ?? new Map<number, string>();
+    const twin = modalities.get(index);
+    if (twin !== undefined) throw new InputError(op, where, `two image files for case ${id}: ${basename(twin)} and ${basename(file)}`);
+    cases.set(id, modalities.set(index, file));
+  }
+  return { cases, orphans };
+}
+
+/**
+ * @internal A case's files in modality order (`_0000`, `_0001`, …).
+ *
+ * @throws InputError naming `where` and the case when the modality numbers have a gap or do not start at 0.
+ */
+export function modalityOrder(op: string, where: string, id: string, files: ReadonlyMap<number, string>): string[] {
+  const order = [...files.keys()].sort((a, b) => a - b);
+  if (order.some((m, i) => m !== i)) throw new InputError(op, where, `case ${id} has modality files ${order.map(modalitySuffix).join(', ')}: expected _0000, _0001, … without gaps`);
+  return order.map((m) => files.get(m)!);
+}
+
+/**
+ * Groups image files (names or paths) into cases as the dataset loaders do: `case_0000.ext`,
+ * `case_0001.ext`, … are the modalities of one case `case`, in that order, when a `_0000` file of
+ * the case is among them; any other file is a case of one modality named by its stem (so
+ * `scan.nii.gz` stays `scan`, and `photo_2021.png` without a `photo_0000` stays `photo_2021`).
+ * Cases come sorted by id. `predict` reads a folder this way; the folder loaders pair images with
+ * labels by the same grouping, the label's name deciding the case.
+ *
+ * @throws InputError naming the case: two files for one modality (`a.png` beside `a_0000.png`), or a
+ *   gap in the modality numbers (`a_0000`, `a_0002`).
+ */
+export function groupImageCases(files: readonly string[]): ImageCase[] {
+  const op = 'groupImageCases';
+  const folders = new Set(files.map((f) => dirname(f)));
+  const where = files.length === 1 ? files[0]! : folders.size === 1 ? [...folders][0]! : 'files';
+  const grouped = new Set(files.map((f) => MODALITY.exec(stemOf(f))).filter((m) => m !== null && Number(m[2]) === 0).map((m) => m![1]!));
+  const { cases } = groupModalities(op, where, files, (stem) => {
+    const match = MODALITY.exec(stem);
+    return match !== null && grouped.has(match[1]!) ? [match[1]!, Number(match[2])] : [stem, 0];
+  });
+  return [...cases.entries()].map(([id, modalities]) => ({ id, files: modalityOrder(op, where, id, modalities) })).sort(byId);
+}
+
+/**
+ * @internal Pairs image files with label files by stem (see the module doc for modality files),
+ * without checking the modality order.
+ *
+ * @throws InputError naming the folder: two label files for one case, two image files for one
+ *   modality, an image without a label or a label without an image.
+ */
+export function matchCases(op: string, imgDir: string, imgNames: readonly string[], gtDir: string, gtNames: readonly string[]): MatchedCase[] {
   const labels = new Map<string, string>();
   for (const name of gtNames) {
     const stem = stemOf(name);
@@ -137,30 +236,23 @@ function pairCases(op: string, imgDir: string, imgNames: readonly string[], gtDi
     if (twin !== undefined) throw new InputError(op, gtDir, `two label files for one case: ${twin} and ${name}`);
     labels.set(stem, name);
   }
-  const modalities = new Map<string, Map<number, string>>();
-  const orphans: string[] = [];
-  for (const name of imgNames) {
-    const stem = stemOf(name);
+  const { cases, orphans } = groupModalities(op, imgDir, imgNames, (stem) => {
     const match = MODALITY.exec(stem);
-    const [id, index] = labels.has(stem) ? [stem, 0] : match !== null && labels.has(match[1]!) ? [match[1]!, Number(match[2])] : [undefined, 0];
-    if (id === undefined) {
-      orphans.push(name);
-      continue;
-    }
-    const files = modalities.get(id) ?? new Map<number, string>();
-    const twin = files.get(index);
-    if (twin !== undefined) throw new InputError(op, imgDir, `two image files for case ${id}: ${twin} and ${name}`);
-    modalities.set(id, files.set(index, name));
-  }
-  if (orphans.length > 0) throw new InputError(op, imgDir, `img/gt name mismatch: no label in ${gtDir} for ${listSome(orphans)}`);
-  const unlabelled = [...labels.entries()].filter(([stem]) => !modalities.has(stem)).map(([, name]) => name);
-  if (unlabelled.length > 0) throw new InputError(op, gtDir, `img/gt name mismatch: no image in ${imgDir} for ${listSome(unlabelled)}`);
-
-  const cases = [...modalities.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, files]) => {
-    const order = [...files.keys()].sort((a, b) => a - b);
-    if (order.some((m, i) => m !== i)) throw new InputError(op, imgDir, `case ${id} has modality files ${order.map((m) => `_${String(m).padStart(4, '0')}`).join(', ')}: expected _0000, _0001, … without gaps`);
-    return { id, images: order.map((m) => join(imgDir, files.get(m)!)), label: join(gtDir, labels.get(id)!) };
+    return labels.has(stem) ? [stem, 0] : match !== null && labels.has(match[1]!) ? [match[1]!, Number(match[2])] : undefined;
   });
+  if (orphans.length > 0) throw new InputError(op, imgDir, `img/gt name mismatch: no label in ${gtDir} for ${listSome(orphans)}`);
+  const unlabelled = [...labels.entries()].filter(([stem]) => !cases.has(stem)).map(([, name]) => name);
+  if (unlabelled.length > 0) throw new InputError(op, gtDir, `img/gt name mismatch: no image in ${imgDir} for ${listSome(unlabelled)}`);
+  return [...cases.entries()].map(([id, files]) => ({ id, files, label: labels.get(id)! })).sort(byId);
+}
+
+/** Pairs image files with label files (see {@link matchCases}) and checks the modalities: in order, as many for every case. */
+function pairCases(op: string, imgDir: string, imgNames: readonly string[], gtDir: string, gtNames: readonly string[]): Case[] {
+  const cases = matchCases(op, imgDir, imgNames, gtDir, gtNames).map((c) => ({
+    id: c.id,
+    images: modalityOrder(op, imgDir, c.id, c.files).map((name) => join(imgDir, name)),
+    label: join(gtDir, c.label),
+  }));
   const first = cases[0]!;
   const odd = cases.find((c) => c.images.length !== first.images.length);
   if (odd !== undefined) throw new InputError(op, imgDir, `case ${odd.id} has ${odd.images.length} image files (modalities), case ${first.id} has ${first.images.length}`);
@@ -243,38 +335,44 @@ function inferClasses(op: string, where: string, values: readonly number[], form
   return classes;
 }
 
-async function requireFolder(op: string, dir: string): Promise<void> {
+/** @internal Refuses a path that is not a folder (`missingHint` is added to the message of a missing one). */
+export async function requireFolder(op: string, dir: string, missingHint = ''): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
-  if (info === undefined) throw new InputError(op, dir, 'missing folder');
+  if (info === undefined) throw new InputError(op, dir, `missing folder${missingHint}`);
   if (!info.isDirectory()) throw new InputError(op, dir, 'not a folder');
 }
 
+/** Added to the "missing folder" errors of {@link loadDataset}: the two layouts the command line reads. */
+const LAYOUTS_HINT = ': a dataset folder holds train/img, train/gt, val/img and val/gt, or is an nnU-Net raw dataset (dataset.json, imagesTr, labelsTr)';
+
+/** @internal What {@link casesToDataset} needs besides the cases. */
+export interface CaseSet {
+  /** The dataset folder, for messages and notes. */
+  readonly dir: string;
+  readonly train: readonly Case[];
+  readonly val: readonly Case[];
+  /** Checks each case once read (e.g. its channels against a dataset description); throws to refuse it. */
+  readonly checkCase?: (c: LoadedCase) => void;
+}
 
 /**
- * Loads a dataset folder (layout in the module doc) into 2-D slices.
+ * @internal The one path from cases to a dataset, shared by the folder and nnU-Net loaders: reads
+ * every case, decides the label format (`auto` over all labels together) and the classes, normalises
+ * and converts the channels, cuts the volumes into slices along `axis` (resized to `size`), checks
+ * that all slices agree in size and channels, and writes the notes.
  *
- * @throws InputError / ShapeError naming the file or folder, one line: missing or empty folders,
- *   img/gt name mismatch, mixed formats, image/label size mismatch, labels outside the class range
- *   (or not 0/255 for `binary255`), corrupt or truncated PNG/NIfTI, slices of different sizes or
- *   channel counts without `size`.
+ * @throws InputError / ShapeError naming the file (see {@link loadDataset}).
  */
-export async function loadDataset(dir: string, options?: LoadOptions): Promise<Dataset> {
-  const op = 'loadDataset';
-  const o = readOptions(op, options);
-  await requireFolder(op, dir);
-  const caseLists = await Promise.all(SPLITS.map(async (split) => {
-    const imgDir = join(dir, split, 'img');
-    const gtDir = join(dir, split, 'gt');
-    const [imgNames, gtNames] = [await listImageFolder(op, imgDir), await listImageFolder(op, gtDir)];
-    const formats = new Set([...imgNames, ...gtNames].map((n) => fileFormatOf(n)));
-    if (formats.size > 1) throw new InputError(op, join(dir, split), 'mixes PNG and NIfTI files: use one format');
-    return { formats, cases: pairCases(op, imgDir, imgNames, gtDir, gtNames) };
-  }));
-  if (new Set(caseLists.flatMap((l) => [...l.formats])).size > 1) throw new InputError(op, dir, 'train and val use different formats (PNG and NIfTI): use one');
+export async function casesToDataset(op: string, set: CaseSet, o: CheckedOptions): Promise<Dataset> {
+  const { dir } = set;
   const loaded: LoadedCase[][] = [];
-  for (const { cases } of caseLists) {
+  for (const cases of [set.train, set.val]) {
     const split: LoadedCase[] = [];
-    for (const c of cases) split.push(await loadCase(op, c));
+    for (const c of cases) {
+      const read = await loadCase(op, c);
+      set.checkCase?.(read);
+      split.push(read);
+    }
     loaded.push(split);
   }
   const all = loaded.flat();
@@ -329,6 +427,34 @@ export async function loadDataset(dir: string, options?: LoadOptions): Promise<D
   return { name: basename(dir), classes, channels: reference.channels, height: reference.height, width: reference.width, train, val, notes };
 }
 
+/**
+ * Loads a dataset folder (layout in the module doc) into 2-D slices. An nnU-Net raw dataset
+ * (`dataset.json`, `imagesTr`, `labelsTr`) is read by `loadNnunetDataset` instead.
+ *
+ * @throws InputError / ShapeError naming the file or folder, one line: missing or empty folders
+ *   (a missing one names both layouts; a folder holding a `dataset.json` says to use
+ *   `loadNnunetDataset`), img/gt name mismatch, mixed formats, image/label size mismatch, labels
+ *   outside the class range (or not 0/255 for `binary255`), corrupt or truncated PNG/NIfTI, slices
+ *   of different sizes or channel counts without `size`.
+ */
+export async function loadDataset(dir: string, options?: LoadOptions): Promise<Dataset> {
+  const op = 'loadDataset';
+  const o = readLoadOptions(op, options);
+  await requireFolder(op, dir, LAYOUTS_HINT);
+  const nnunet = (await stat(join(dir, 'dataset.json')).catch(() => undefined))?.isFile() === true;
+  const hint = nnunet ? `: ${dir} holds a dataset.json, an nnU-Net raw dataset: read it with loadNnunetDataset (the command line's --data does)` : LAYOUTS_HINT;
+  const caseLists = await Promise.all(SPLITS.map(async (split) => {
+    const imgDir = join(dir, split, 'img');
+    const gtDir = join(dir, split, 'gt');
+    const [imgNames, gtNames] = [await listImageFolder(op, imgDir, hint), await listImageFolder(op, gtDir, hint)];
+    const formats = new Set([...imgNames, ...gtNames].map((n) => fileFormatOf(n)));
+    if (formats.size > 1) throw new InputError(op, join(dir, split), 'mixes PNG and NIfTI files: use one format');
+    return { formats, cases: pairCases(op, imgDir, imgNames, gtDir, gtNames) };
+  }));
+  if (new Set(caseLists.flatMap((l) => [...l.formats])).size > 1) throw new InputError(op, dir, 'train and val use different formats (PNG and NIfTI): use one');
+  return casesToDataset(op, { dir, train: caseLists[0]!.cases, val: caseLists[1]!.cases }, o);
+}
+
 /** What {@link loadLabels} returns. */
 export interface LoadedLabels {
   /** Class indices, row-major: `[H, W]` for a PNG, `[z, y, x]` for a NIfTI volume. */
@@ -351,7 +477,7 @@ export interface LoadedLabels {
  */
 export async function loadLabels(path: string, options?: LoadOptions): Promise<LoadedLabels> {
   const op = 'loadLabels';
-  const o = readOptions(op, options);
+  const o = readLoadOptions(op, options);
   const grid = await readLabelFile(op, path);
   const distinct = distinctLabelValues(op, path, grid.values, grid.shape);
   const format = resolveLabelFormat(o.labelFormat, distinct);
@@ -389,7 +515,7 @@ export interface LoadedImage {
  */
 export async function loadImageFile(path: string | readonly string[], options?: LoadOptions): Promise<LoadedImage> {
   const op = 'loadImageFile';
-  const o = readOptions(op, options);
+  const o = readLoadOptions(op, options);
   const paths = typeof path === 'string' ? [path] : [...path];
   if (paths.length === 0) throw new InputError(op, 'path', 'expected at least one file');
   const images: ImageGrid[] = [];

@@ -27,6 +27,23 @@ export interface Slice {
   readonly volume?: VolumeRef;
 }
 
+/**
+ * How a dataset's cases were split into train and validation: by a given split (`splits`: a fold of
+ * nnU-Net's `splits_final.json`) or by a seeded random split of the cases (`seeded`).
+ */
+export interface DatasetSplit {
+  readonly source: 'splits' | 'seeded';
+  /** The splits file, when the split came from one. */
+  readonly file?: string;
+  /** The fold of the splits (0-based). */
+  readonly fold?: number;
+  /** The seed of a seeded split. */
+  readonly seed?: number;
+  /** The case ids of each split, sorted. */
+  readonly train: readonly string[];
+  readonly val: readonly string[];
+}
+
 /** A dataset: train and validation slices of one geometry. */
 export interface Dataset {
   readonly name: string;
@@ -38,4 +55,10 @@ export interface Dataset {
   readonly val: readonly Slice[];
   /** Human-readable facts to print (foreground fraction, lesion counts, files read, …). */
   readonly notes: readonly string[];
+  /** How the cases were split into train and val, when the loader chose it (an nnU-Net dataset). */
+  readonly split?: DatasetSplit;
+  /** The class names, index = class (an nnU-Net dataset's `labels`). */
+  readonly classNames?: readonly string[];
+  /** The image channel names, index = channel (an nnU-Net dataset's `channel_names`). */
+  readonly channelNames?: readonly string[];
 }

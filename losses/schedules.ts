@@ -9,7 +9,8 @@ import { checkOptionKeys } from '../core/options.js';
 /**
  * A schedule: `(epoch, epochs) → weights`, one weight per loss in the order of the losses list.
  * `epoch` is 0-based and must be a non-negative integer below `epochs` (a positive integer, or
- * `Infinity` for an open-ended run); otherwise it throws an InputError.
+ * `Infinity` for an open-ended run); otherwise it throws an InputError. The epoch is 0-based;
+ * files and messages count from 1 (`metrics.csv`'s epoch e + 1 has the weights of epoch e).
  */
 export type Schedule = (epoch: number, epochs: number) => readonly number[];
 
@@ -83,7 +84,15 @@ function finiteNonNegative(op: string, argument: string, value: unknown, dflt: n
  *   α(e) = max(0.01, 1 − 0.99·e/F)                   with `floorAtEpoch` F,
  *
  * so α = 1 at e = 0 and exactly 0.01 from e = 99 (paper) or from e = F on; the default is
- * `floorAtEpoch: 99`. Non-increasing in e.
+ * `floorAtEpoch: 99`. Non-increasing in e. The epoch e is 0-based; files and messages count from 1.
+ *
+ * @example
+ * import { rebalance } from 'boundary-seg';
+ *
+ * const schedule = rebalance();        // the paper's: α falls by 0.01 per epoch
+ * console.log(schedule(0, 100));       // [1, 0]: GDL alone in the first epoch
+ * console.log(schedule(50, 100));      // [0.5, 0.5]
+ * console.log(rebalance({ floorAtEpoch: 9 })(9, 10)); // [0.01, 0.99]: the floor reached within a 10-epoch run
  */
 export function rebalance(options: RebalanceOptions = {}): Schedule {
   const op = 'rebalance';
@@ -107,6 +116,7 @@ export function rebalance(options: RebalanceOptions = {}): Schedule {
  *
  * uncapped and not summing to 1 (at e = 0: [1, 0.01]; with S = 100, from e = 90 on w_GD stays 0.1
  * and at e = 99 w_B = 1). `span` compresses the reference's 100-epoch course into S epochs.
+ * The epoch e is 0-based; files and messages count from 1.
  */
 export function steal(options: StealOptions = {}): Schedule {
   const op = 'steal';
@@ -124,7 +134,10 @@ export function steal(options: StealOptions = {}): Schedule {
   };
 }
 
-/** The same weights at every epoch: w_i(e) = weights[i] (finite numbers ≥ 0, at least one). */
+/**
+ * The same weights at every epoch: w_i(e) = weights[i] (finite numbers ≥ 0, at least one). The
+ * epoch e is 0-based; files and messages count from 1.
+ */
 export function constant(...weights: number[]): Schedule {
   const op = 'constant';
   if (weights.length === 0) throw new InputError(op, 'weights', 'expected at least one weight');
@@ -141,7 +154,8 @@ export function constant(...weights: number[]): Schedule {
 /**
  * A growing second term on a fixed first one: weights `[1, min(max, step·e)]` — the boundary
  * loss starts at 0 and grows by `step` (0.01) per epoch up to `max` (1), while the GDL keeps
- * weight 1 (the reference's "increase" idea without stealing from the first term).
+ * weight 1 (the reference's "increase" idea without stealing from the first term). The epoch e
+ * is 0-based; files and messages count from 1.
  */
 export function increase(options: IncreaseOptions = {}): Schedule {
   const op = 'increase';

@@ -393,7 +393,7 @@ export async function readRunRows(ckpt: CheckpointFile): Promise<EpochRow[] | un
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new InputError('checkpoint', path, `cannot read: ${(e as Error).message}`);
   }
-  const all = parseMetricsCsv(text, h.resume.config.losses, path);
+  const all = parseMetricsCsv(text, h.resume.config.losses, path, h.model.classes);
   const done = h.epoch;
   const last = h.resume.lastRow;
   if (last.epoch !== done - 1) throw bad(ckpt.file, `its last row is for epoch ${last.epoch + 1}, but it was written after epoch ${done}`);

@@ -10,6 +10,11 @@ import { reshape, slice } from '../core/ops.js';
 import type { RandomKey } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { checkOneHot } from '../losses/checks.js';
+import type { BatchAugment } from '../data/augment.js';
+import { batchOrder, makeBatch } from '../data/batches.js';
+import { DistanceMapCache, type DistanceMapCacheOptions } from '../data/distance-cache.js';
+import type { Dataset } from '../data/types.js';
+import { checkOptionKeys } from '../core/options.js';
 import type { VolumeRef } from '../metrics/volumes.js';
 
 /** One batch, as `data/`'s `makeBatch` makes it. */
@@ -55,8 +60,54 @@ export interface TrainingData {
   readonly val: readonly LabelledImage[];
   /** Batches of indices in [0, count) for one epoch: shuffled by `key` when `shuffle`. */
   batchOrder(count: number, batchSize: number, key: RandomKey, shuffle: boolean): number[][];
-  /** The batch of the given training or validation indices. Tensors belong to the caller. */
-  batch(split: 'train' | 'val', indices: readonly number[]): TrainingBatch;
+  /**
+   * True when `batch` honours its `augment` argument; `train` refuses a config with `augment` for
+   * data without it (a stand-in that ignores the argument would train unaugmented unnoticed).
+   */
+  readonly canAugment?: boolean;
+  /**
+   * The batch of the given training or validation indices. Tensors belong to the caller. With
+   * `augment` (training batches only; validation is never augmented), slice `indices[n]` is
+   * augmented with `augment.names` and `augment.keys[n]` (`augmentSlice`), and the target, labels
+   * and distance maps are those of the augmented label.
+   */
+  batch(split: 'train' | 'val', indices: readonly number[], augment?: BatchAugment): TrainingBatch;
+}
+
+/**
+ * The training loop's view of a `Dataset` (a loaded folder, an nnU-Net dataset, a synthetic set):
+ * batches made by `makeBatch`, with each slice's signed distance maps computed once and cached
+ * (`DistanceMapCache`; `options` as its options: `convention` default `'reference'`, `spacing`
+ * default `'voxel'`, the maps in pixel units as the reference code trains), augmentation of
+ * training batches on request (`canAugment`).
+ *
+ * @example
+ * import { syntheticWmh, trainingData, dispose } from 'boundary-seg';
+ *
+ * const ds = syntheticWmh({ seed: 0, trainSlices: 8, valSlices: 4, size: 32 });
+ * const data = trainingData(ds, { convention: 'interface' }); // what `train(config, data)` takes
+ * const batch = data.batch('train', [0, 1]);
+ * console.log(batch.images.shape, batch.distMaps.shape); // [2, 1, 32, 32] [2, 2, 32, 32]
+ * dispose([batch.images, batch.target, batch.distMaps]);
+ *
+ * @throws InputError naming an unknown option or a bad `convention` / `spacing`.
+ */
+export function trainingData(ds: Dataset, options: DistanceMapCacheOptions = {}): TrainingData {
+  checkOptionKeys('trainingData', options, ['convention', 'spacing']);
+  const cache = new DistanceMapCache(ds.classes, options);
+  return {
+    classes: ds.classes,
+    channels: ds.channels,
+    height: ds.height,
+    width: ds.width,
+    trainSize: ds.train.length,
+    val: ds.val,
+    canAugment: true,
+    batchOrder,
+    batch: (split, indices, augment) => (split === 'train'
+      ? makeBatch(ds.train, indices, ds.classes, cache, augment)
+      : makeBatch(ds.val, indices, ds.classes, cache)),
+  };
 }
 
 /** Where a batch sits in a run, for the messages of the batch checks. */

@@ -22,6 +22,7 @@ import { summarize, type Summary } from '../metrics/summarize.js';
 import { groupVolumes } from '../metrics/volumes.js';
 import type { LabelledImage } from './data-source.js';
 import { describeValue } from './codecs.js';
+import type { EpochClassRow } from './metrics-log.js';
 import type { Model } from './model.js';
 
 /** The metrics of one image (foreground classes 1 … K − 1, averaged over classes). */
@@ -62,25 +63,56 @@ function mask(labels: Uint8Array, k: number): Uint8Array {
   return m;
 }
 
-/** Metrics of one predicted label map `pred` against `image.label`, both [H, W] class indices. */
-export function imageMetrics(image: LabelledImage, pred: Uint8Array, classes: number): ImageMetrics {
+/** One foreground class of one image (see {@link imageClassMetrics}). */
+export interface ImageClassMetrics {
+  /** The class index (1 … K − 1; 0 when K = 1). */
+  readonly class: number;
+  /** Dice of the class's masks (1 when the class is absent from both). */
+  readonly dice: number;
+  /** Hausdorff distance and HD95 (mm) of the class's masks: NaN when neither has the class, +Infinity when one lacks it. */
+  readonly hd: number;
+  readonly hd95: number;
+  /** The ground truth has the class. */
+  readonly gtForeground: boolean;
+  /** The prediction has the class. */
+  readonly predForeground: boolean;
+}
+
+/**
+ * Metrics of each foreground class (1 … K − 1; class 0 when K = 1) of one predicted label map
+ * `pred` against `image.label`, both [H, W] class indices.
+ */
+export function imageClassMetrics(image: LabelledImage, pred: Uint8Array, classes: number): ImageClassMetrics[] {
   const shape = [image.height, image.width];
   const spacing = [...image.spacing];
-  const dices: number[] = [];
-  const hds: number[] = [];
-  const hd95s: number[] = [];
+  const out: ImageClassMetrics[] = [];
   for (let k = classes > 1 ? 1 : 0; k < classes; k++) {
     const p = { data: mask(pred, k), shape };
     const g = { data: mask(image.label, k), shape };
-    dices.push(dice(p, g));
-    hds.push(hausdorff(p, g, { spacing }));
-    hd95s.push(hausdorff95(p, g, { spacing }));
+    out.push({
+      class: k,
+      dice: dice(p, g),
+      hd: hausdorff(p, g, { spacing }),
+      hd95: hausdorff95(p, g, { spacing }),
+      gtForeground: hasForeground(g.data),
+      predForeground: hasForeground(p.data),
+    });
   }
+  return out;
+}
+
+/**
+ * Metrics of one predicted label map `pred` against `image.label`, both [H, W] class indices:
+ * the means over the foreground classes of {@link imageClassMetrics}.
+ *
+ * @param perClass the image's `imageClassMetrics`, when the caller has them already.
+ */
+export function imageMetrics(image: LabelledImage, pred: Uint8Array, classes: number, perClass: readonly ImageClassMetrics[] = imageClassMetrics(image, pred, classes)): ImageMetrics {
   return {
     id: image.id,
-    dice: summarize(dices).mean,
-    hd: summarize(hds).mean,
-    hd95: summarize(hd95s).mean,
+    dice: summarize(perClass.map((c) => c.dice)).mean,
+    hd: summarize(perClass.map((c) => c.hd)).mean,
+    hd95: summarize(perClass.map((c) => c.hd95)).mean,
     gtForeground: hasForeground(image.label),
     predForeground: hasForeground(pred),
   };
@@ -96,6 +128,34 @@ export function summarizeImages(metrics: readonly ImageMetrics[]): EvalSummary {
     missed: metrics.filter((m) => m.gtForeground && !m.predForeground).length,
     falseAlarms: metrics.filter((m) => !m.gtForeground && m.predForeground).length,
   };
+}
+
+/**
+ * Summarises the per-class metrics of a set of images (`perImage[i]`: image i's
+ * {@link imageClassMetrics}, the same classes for every image) per class: mean Dice, mean HD95
+ * (finite values only: over the images where both masks have the class; NaN when none does), the images whose ground
+ * truth has the class and whose prediction lacks it (`missed`), and the images without the class
+ * that predict some of it (`falseAlarms`). Empty when `perImage` is.
+ *
+ * @throws InputError naming `perImage[i]` when an image lists other classes than the first.
+ */
+export function summarizeClasses(perImage: readonly (readonly ImageClassMetrics[])[]): EpochClassRow[] {
+  const first = perImage[0] ?? [];
+  perImage.forEach((list, i) => {
+    if (list.length !== first.length || list.some((c, j) => c.class !== first[j]!.class)) {
+      throw new InputError('summarizeClasses', `perImage[${i}]`, `lists the classes [${list.map((c) => c.class).join(', ')}] but perImage[0] lists [${first.map((c) => c.class).join(', ')}]`);
+    }
+  });
+  return first.map((c, j) => {
+    const of = perImage.map((list) => list[j]!);
+    return {
+      class: c.class,
+      dice: summarize(of.map((m) => m.dice)).mean,
+      hd95: summarize(of.map((m) => m.hd95)).mean,
+      missed: of.filter((m) => m.gtForeground && !m.predForeground).length,
+      falseAlarms: of.filter((m) => !m.gtForeground && m.predForeground).length,
+    };
+  });
 }
 
 /** Options of {@link evaluateSet}: how lesions are found (see `lesionDetection`). */
@@ -147,6 +207,8 @@ export interface ClassEvaluation {
   readonly lesionDice: Summary;
   /** The class's metrics per volume, in the order of `SetEvaluation.volumes`. */
   readonly volumes: readonly VolumeMetrics[];
+  /** Volumes whose ground truth has the class (at least one lesion of it). */
+  readonly lesionVolumes: number;
   /** Mean (std) over volumes of the class's 3-D Dice, HD95 and lesion-wise F1. */
   readonly volumeDice: Summary;
   readonly volumeHd95: Summary;
@@ -302,6 +364,7 @@ export function evaluateSet(slices: readonly LabelledImage[], predictions: reado
       slices: split,
       lesionDice: split.lesionDice,
       volumes: list,
+      lesionVolumes: list.filter((m) => m.lesion.gtLesions > 0).length,
       volumeDice: summarize(list.map((m) => m.dice)),
       volumeHd95: summarize(list.map((m) => m.hd95)),
       lesionF1: summarize(list.map((m) => m.lesion.f1)),

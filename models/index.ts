@@ -26,16 +26,16 @@ export {
 export { objective, lossTerm, lossNames, type Objective, type LossName, type LossInputs, type ScheduleSpec } from './objective.js';
 export { lrStart, lrStep, type LrRule, type LrScheduleOptions, type LrState } from './lr-schedule.js';
 export { trainDefaults, TrainConfigCodec, UNetConfigCodec, ReferenceUNetConfigCodec, NetworkConfigCodec, ScheduleSpecCodec, LossNameCodec, ScheduleNameCodec, type TrainConfig } from './train-config.js';
-export { metricsCsv, parseMetricsCsv, sameRow, EpochRowCodec, DIAGNOSTIC_COLUMNS, type EpochRow } from './metrics-log.js';
+export { metricsCsv, parseMetricsCsv, sameRow, EpochRowCodec, DIAGNOSTIC_COLUMNS, classColumns, type EpochRow, type EpochClassRow } from './metrics-log.js';
 export {
   collapsedFrom, isSaturated, learns, diagnose, SATURATION_THRESHOLD, LEARNS_THRESHOLD,
   type Diagnosis, type DiagnosticRow,
 } from './diagnostics.js';
 export {
-  imageMetrics, summarizeImages, evaluateSet, predictLabels,
-  type ImageMetrics, type EvalSummary, type EvaluateSetOptions, type SetEvaluation, type VolumeEvaluation, type VolumeSummary, type ClassEvaluation,
+  imageMetrics, imageClassMetrics, summarizeImages, summarizeClasses, evaluateSet, predictLabels,
+  type ImageMetrics, type ImageClassMetrics, type EvalSummary, type EvaluateSetOptions, type SetEvaluation, type VolumeEvaluation, type VolumeSummary, type ClassEvaluation,
 } from './evaluate.js';
-export type { TrainingBatch, LabelledImage, TrainingData, VolumeRef } from './data-source.js';
+export { trainingData, type TrainingBatch, type LabelledImage, type TrainingData, type VolumeRef } from './data-source.js';
 export {
   train, checkConfigFitsData, configDifferences,
   type TrainOptions, type TrainResult, type StepProgress, type EpochInfo,

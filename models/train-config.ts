@@ -4,6 +4,7 @@
  * loss with the rebalance schedule, halving after 20 epochs without improvement).
  */
 import * as t from 'io-ts';
+import { AUGMENT_NAMES, type AugmentName } from '../data/augment.js';
 import { scheduleNames, type ScheduleName } from '../losses/schedules.js';
 import { closed, describeValue, NonNegativeInt, NonNegativeNumber, PositiveInt, PositiveNumber, UnitInterval } from './codecs.js';
 import type { GeneralizedDiceWeights } from '../losses/dice.js';
@@ -16,7 +17,7 @@ import type { UNetConfig } from './unet.js';
 export interface TrainConfig {
   /** The network: a U-Net (`arch` absent or `'unet'`) or the reference network (`arch: 'reference'`). */
   readonly model: NetworkConfig;
-  /** All randomness (initialisation, shuffling, dropout) derives from `key(seed)`. */
+  /** All randomness (initialisation, shuffling, dropout, augmentation) derives from `key(seed)`. */
   readonly seed: number;
   readonly epochs: number;
   readonly batchSize: number;
@@ -38,6 +39,13 @@ export interface TrainConfig {
   readonly lrPatience: number;
   /** Shuffle the training slices each epoch (true). */
   readonly shuffle: boolean;
+  /**
+   * On-the-fly augmentation of the training slices (`data/augment.ts`; validation is never
+   * augmented), applied in the fixed order of `AUGMENT_NAMES` whatever the order here. Absent or
+   * empty: none (the paper's protocol). Optional so that configs written before it existed keep
+   * their meaning.
+   */
+  readonly augment?: readonly AugmentName[];
 }
 
 /** The defaults of everything but the model. */
@@ -95,6 +103,9 @@ export const LossNameCodec = keyof(lossNames, 'LossName');
 /** Codec of a schedule name. */
 export const ScheduleNameCodec = keyof(scheduleNames as readonly ScheduleName[], 'ScheduleName');
 
+/** Codec of an augmentation name. */
+export const AugmentNameCodec = keyof(AUGMENT_NAMES, 'AugmentName');
+
 /** Codec of `ScheduleSpec`. */
 export const ScheduleSpecCodec: t.Type<ScheduleSpec, unknown, unknown> = closed(
   'ScheduleSpec',
@@ -102,7 +113,7 @@ export const ScheduleSpecCodec: t.Type<ScheduleSpec, unknown, unknown> = closed(
   { floorAtEpoch: PositiveInt, weights: t.readonlyArray(t.number), step: NonNegativeNumber, max: NonNegativeNumber, span: PositiveInt },
 );
 
-/** Codec of `TrainConfig` (every field required: checkpoints store complete configs). */
+/** Codec of `TrainConfig` (every field required but `gdlWeights` and `augment`, which configs written before them lack). */
 export const TrainConfigCodec: t.Type<TrainConfig, unknown, unknown> = closed('TrainConfig', {
   model: NetworkConfigCodec,
   seed: NonNegativeInt,
@@ -120,4 +131,5 @@ export const TrainConfigCodec: t.Type<TrainConfig, unknown, unknown> = closed('T
   shuffle: t.boolean,
 }, {
   gdlWeights: keyof(['reference', 'monai'] as const, 'GdlWeights'),
+  augment: t.readonlyArray(AugmentNameCodec),
 });

@@ -3,8 +3,10 @@
  * after every epoch, the learning-rate rule, the best (highest mean validation Dice) and last
  * checkpoints, and `metrics.csv`. All randomness derives from `key(seed)`: initialisation from
  * `foldIn(root, 0)`, the epoch's shuffle from `foldIn(foldIn(root, 1), epoch)`, a step's dropout
- * from `foldIn(foldIn(root, 2), step)` — so the random state to checkpoint is (seed, epoch, step),
- * and a run resumed from its last checkpoint ends bit-identical to one never interrupted.
+ * from `foldIn(foldIn(root, 2), step)`, the augmentation of training slice i in epoch e (when
+ * `config.augment` asks for it) from `foldIn(foldIn(foldIn(root, 3), e), i)` — so the random state
+ * to checkpoint is (seed, epoch, step), and a run resumed from its last checkpoint ends
+ * bit-identical to one never interrupted.
  */
 import { join } from 'node:path';
 import { dispose, scope } from '../core/engine.js';
@@ -21,7 +23,8 @@ import type { TensorLike } from '../core/ops.js';
 import { writeFileAtomic } from '../core/files.js';
 import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
 import { checkBatchLabels, checkBatchTarget, type BatchPlace, type TrainingBatch, type TrainingData } from './data-source.js';
-import { imageMetrics, summarizeImages, type ImageMetrics } from './evaluate.js';
+import { AUGMENT_NAMES, checkAugmentList, type AugmentName, type BatchAugment } from '../data/augment.js';
+import { imageClassMetrics, imageMetrics, summarizeClasses, summarizeImages, type ImageClassMetrics, type ImageMetrics } from './evaluate.js';
 import { splitSliceScores } from '../metrics/lesions.js';
 import { lrStart, lrStep, type LrState } from './lr-schedule.js';
 import { metricsCsv, type EpochRow } from './metrics-log.js';
@@ -77,7 +80,7 @@ export interface TrainResult {
   /** The parameters and state after the last epoch run. */
   readonly params: NetworkParams;
   readonly state: NetworkState;
-  /** The epoch of highest mean validation Dice and its parameters (the best checkpoint). */
+  /** The epoch (0-based; files and messages count from 1) of highest mean validation Dice and its parameters (the best checkpoint). */
   readonly best: { readonly epoch: number; readonly score: number; readonly params: NetworkParams; readonly state: NetworkState };
   /** False when `onEpoch` stopped the run early. */
   readonly completed: boolean;
@@ -86,11 +89,43 @@ export interface TrainResult {
 type OptState = AdamState<NetworkParams> | SgdState<NetworkParams>;
 
 const TRAIN_OPTION_KEYS: readonly (keyof TrainOptions)[] = ['resume', 'dir', 'onStep', 'onEpoch', 'jit'];
-const TRAIN_CONFIG_KEYS: readonly string[] = ['model', ...Object.keys(trainDefaults), 'gdlWeights'];
+const TRAIN_CONFIG_KEYS: readonly string[] = ['model', ...Object.keys(trainDefaults), 'gdlWeights', 'augment'];
 
 const STREAM_INIT = 0;
 const STREAM_SHUFFLE = 1;
 const STREAM_DROPOUT = 2;
+/** A stream nothing else draws from, so runs without augmentation keep their bits. */
+const STREAM_AUGMENT = 3;
+
+/**
+ * The augmentation of the training slices `indices` in `epoch`: slice i gets the key
+ * `foldIn(foldIn(augmentRoot, epoch), i)`, a function of the seed, the epoch and the slice alone
+ * (so a resumed run augments as an uninterrupted one). Undefined without augmentation.
+ */
+function augmentOf(names: readonly AugmentName[], augmentRoot: RandomKey, epoch: number, indices: readonly number[]): BatchAugment | undefined {
+  if (names.length === 0) return undefined;
+  const epochKey = foldIn(augmentRoot, epoch);
+  return { names, keys: indices.map((i) => foldIn(epochKey, i)) };
+}
+
+/** A training batch, augmented when `augment` is given (the data's `batch` is called with two arguments otherwise). */
+function trainBatch(data: TrainingData, indices: readonly number[], augment: BatchAugment | undefined): TrainingBatch {
+  return augment === undefined ? data.batch('train', indices) : data.batch('train', indices, augment);
+}
+
+/**
+ * The transforms of `config.augment` (in the order of application), checked against the data.
+ *
+ * @throws InputError (`config.augment`) for an unknown or repeated name, or data that cannot augment.
+ */
+function checkAugment(config: TrainConfig, data: TrainingData): AugmentName[] {
+  if (config.augment === undefined) return [];
+  const names = checkAugmentList(config.augment, 'train', 'config.augment');
+  if (names.length > 0 && data.canAugment !== true) {
+    throw new InputError('train', 'config.augment', `the config asks for augmentation (${names.join(', ')}) but the training data cannot augment: its batch() must apply its augment argument and the data must say so with canAugment: true (as trainingData(dataset) does)`);
+  }
+  return names;
+}
 
 /**
  * Checks that a config fits the data: channels, classes, image size divisible by 2^depth (by 8
@@ -140,7 +175,11 @@ function canonical(value: unknown): string {
  */
 export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
   // Optional fields mean their default when absent (configs written before they existed).
-  const full = (c: TrainConfig): TrainConfig => ({ ...c, model: comparableNetworkConfig(c.model), gdlWeights: c.gdlWeights ?? 'reference' });
+  // The augmentation is a set applied in a fixed order: absent = none, and the order given does not matter.
+  const full = (c: TrainConfig): TrainConfig => ({
+    ...c, model: comparableNetworkConfig(c.model), gdlWeights: c.gdlWeights ?? 'reference',
+    augment: [...(c.augment ?? [])].sort((p, q) => AUGMENT_NAMES.indexOf(p) - AUGMENT_NAMES.indexOf(q)),
+  });
   const [x, y] = [full(a), full(b)];
   const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])] as (keyof TrainConfig)[];
   return keys.filter((k) => k !== 'epochs' && canonical(x[k]) !== canonical(y[k]));
@@ -206,13 +245,15 @@ function trainingStep(model: Network, obj: Objective, opt: Optimizer<NetworkPara
 }
 
 /**
- * Validation: the weighted loss (mean over images), per-image metrics and the largest foreground
- * probability over every pixel, in evaluation mode. Every batch's labels are checked on the host.
+ * Validation: the weighted loss (mean over images), per-image metrics (and, for data of K ≥ 3
+ * classes, each image's per-class metrics) and the largest foreground probability over every
+ * pixel, in evaluation mode. Every batch's labels are checked on the host.
  */
-async function validate(forward: ValidationForward, params: NetworkParams, state: NetworkState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[]; maxForegroundProb: number }> {
+async function validate(forward: ValidationForward, params: NetworkParams, state: NetworkState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[]; classImages?: ImageClassMetrics[][]; maxForegroundProb: number }> {
   let lossSum = 0;
   let maxForegroundProb = -Infinity;
   const images: ImageMetrics[] = [];
+  const classImages: ImageClassMetrics[][] = [];
   const hw = data.height * data.width;
   for (const [batch, idx] of chunks(data.val.length, batchSize).entries()) {
     const b = data.batch('val', idx);
@@ -224,20 +265,26 @@ async function validate(forward: ValidationForward, params: NetworkParams, state
     lossSum += lv[0]! * idx.length;
     // NaN (a non-finite forward) wins, so it is seen rather than skipped
     maxForegroundProb = Number.isNaN(fv[0]!) || Number.isNaN(maxForegroundProb) ? NaN : Math.max(maxForegroundProb, fv[0]!);
-    idx.forEach((i, j) => images.push(imageMetrics(data.val[i]!, Uint8Array.from(pv.subarray(j * hw, (j + 1) * hw)), data.classes)));
+    idx.forEach((i, j) => {
+      const pred = Uint8Array.from(pv.subarray(j * hw, (j + 1) * hw));
+      const perClass = imageClassMetrics(data.val[i]!, pred, data.classes);
+      images.push(imageMetrics(data.val[i]!, pred, data.classes, perClass));
+      classImages.push(perClass);
+    });
   }
-  return { loss: lossSum / data.val.length, images, maxForegroundProb };
+  return { loss: lossSum / data.val.length, images, ...(data.classes >= 3 ? { classImages } : {}), maxForegroundProb };
 }
 
 /**
  * Checks the first training batch of the run (its indices `trainIndices`) and the first
  * validation batch, labels and targets (`checkBatchLabels`, `checkBatchTarget`), before anything
- * is allocated: a dataset whose targets are not one-hot is refused before any step runs.
+ * is allocated: a dataset whose targets are not one-hot is refused before any step runs. The
+ * training batch is augmented as its first step will be (`augment`).
  */
-async function checkFirstBatches(data: TrainingData, trainIndices: readonly number[], batchSize: number, epoch: number): Promise<void> {
+async function checkFirstBatches(data: TrainingData, trainIndices: readonly number[], batchSize: number, epoch: number, augment: BatchAugment | undefined): Promise<void> {
   const first: ReadonlyArray<readonly ['train' | 'val', readonly number[]]> = [['train', trainIndices], ['val', chunks(data.val.length, batchSize)[0]!]];
   for (const [split, indices] of first) {
-    const b = data.batch(split, indices);
+    const b = split === 'train' ? trainBatch(data, indices, augment) : data.batch(split, indices);
     const place: BatchPlace = { split, indices, epoch, batch: 0 };
     try {
       checkBatchLabels(b, data, place);
@@ -268,25 +315,39 @@ function checkLabelsOf(b: TrainingBatch, data: TrainingData, place: BatchPlace):
  * run's first training and first validation batches (shape [B, K, H, W], one-hot:
  * `checkBatchTarget`), so a dataset whose targets are not one-hot is refused before any step runs.
  *
+ * @example
+ * import { syntheticWmh, trainingData, train, trainDefaults, type TrainConfig } from 'boundary-seg';
+ *
+ * const ds = syntheticWmh({ seed: 0, trainSlices: 8, valSlices: 4, size: 32 });
+ * const config: TrainConfig = {
+ *   ...trainDefaults, epochs: 2, batchSize: 4, losses: ['gdl', 'boundary'], schedule: { name: 'rebalance' },
+ *   model: { inChannels: ds.channels, classes: ds.classes, base: 4, depth: 2, batchNorm: true },
+ * };
+ * const { best, rows } = await train(config, trainingData(ds, { convention: 'interface' }));
+ * console.log(`best epoch ${best.epoch + 1}: DSC ${rows[best.epoch]!.valDice.toFixed(3)}`); // epochs are 0-based in the library
+ *
  * @throws InputError when `config` or `options` has an unknown key, when the config does not fit
  * the data, when a batch's labels or target are refused (naming the image), when a resumed
- * checkpoint's config differs from `config` (beyond `epochs`), or when the training loss becomes
- * non-finite.
+ * checkpoint's config differs from `config` (beyond `epochs`), when `config.augment` has an
+ * unknown or repeated name or `data` cannot augment (`canAugment`), or when the training loss
+ * becomes non-finite.
  */
 export async function train(config: TrainConfig, data: TrainingData, options: TrainOptions = {}): Promise<TrainResult> {
   if (config === null || typeof config !== 'object') throw new InputError('train', 'config', 'expected a TrainConfig object');
   checkOptionKeys('train', config, TRAIN_CONFIG_KEYS, 'config');
   checkOptionKeys('train', options, TRAIN_OPTION_KEYS);
   checkConfigFitsData(config, data);
+  const augmentNames = checkAugment(config, data);
   const model = modelFor(config.model);
   const obj = objective(config.losses, config.schedule, data.classes, { gdlWeights: config.gdlWeights ?? 'reference' });
   const opt = makeOptimizer(config);
   const root: RandomKey = key(config.seed);
+  const augmentRoot = foldIn(root, STREAM_AUGMENT);
   const lrOptions = { rule: config.lrRule, patience: config.lrPatience } as const;
   const firstEpoch = options.resume?.epoch ?? 0;
   if (firstEpoch < config.epochs) {
     const order = data.batchOrder(data.trainSize, config.batchSize, foldIn(foldIn(root, STREAM_SHUFFLE), firstEpoch), config.shuffle);
-    await checkFirstBatches(data, order[0]!, config.batchSize, firstEpoch);
+    await checkFirstBatches(data, order[0]!, config.batchSize, firstEpoch, augmentOf(augmentNames, augmentRoot, firstEpoch, order[0]!));
   }
 
   let params: NetworkParams;
@@ -341,7 +402,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
     const order = data.batchOrder(data.trainSize, config.batchSize, foldIn(foldIn(root, STREAM_SHUFFLE), epoch), config.shuffle);
     const lossSums = new Float64Array(1 + obj.losses.length);
     for (let s = 0; s < order.length; s++) {
-      const b = data.batch('train', order[s]!);
+      const b = trainBatch(data, order[s]!, augmentOf(augmentNames, augmentRoot, epoch, order[s]!));
       checkLabelsOf(b, data, { split: 'train', indices: order[s]!, epoch, batch: s });
       const dropoutKey = foldIn(foldIn(root, STREAM_DROPOUT), step);
       const scalars = opt.scalars(optState.step, { learningRate: lr.lr });
@@ -358,7 +419,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       step++;
       const v = await values.data();
       values.dispose();
-      if (!Number.isFinite(v[0]!)) throw new InputError('train', 'loss', `the training loss became ${v[0]} at epoch ${epoch}, step ${s} (lower --learning-rate?)`);
+      if (!Number.isFinite(v[0]!)) throw new InputError('train', 'loss', `the training loss became ${v[0]} at epoch ${epoch + 1}, step ${s + 1} of ${order.length} (lower --learning-rate?)`);
       for (let i = 0; i < v.length; i++) lossSums[i] += v[i]!;
       options.onStep?.({ epoch, epochs: config.epochs, stepInEpoch: s, stepsPerEpoch: order.length, loss: v[0]! });
     }
@@ -381,6 +442,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       valPredForeground: val.images.filter((m) => m.predForeground).length,
       valMaxForegroundProb: val.maxForegroundProb,
       valLesionDice: split.lesionDice.mean,
+      ...(val.classImages ? { perClass: summarizeClasses(val.classImages) } : {}),
     };
     rows.push(row);
     lr = lrStep(lrOptions, lr, epoch, row.valDice);
@@ -400,7 +462,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       };
       if (improved) await saveCheckpoint(join(options.dir, 'best.ckpt'), { kind: 'best', epoch: epoch + 1, model: model.config, params, state });
       await saveCheckpoint(join(options.dir, 'last.ckpt'), last);
-      await writeFileAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows));
+      await writeFileAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows, data.classes));
     }
     const seconds = (performance.now() - t0) / 1000;
     if ((await options.onEpoch?.(row, { improved, seconds, images: val.images })) === 'stop' && epoch + 1 < config.epochs) {

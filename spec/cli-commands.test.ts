@@ -126,7 +126,7 @@ describe('command line: the commands', () => {
       assert.equal(v.datatype, 16, 'float32');
       assert.deepEqual(v.shape, [1, 16, 16], 'one plane');
       assert.deepEqual([...v.data], [...expected.data.subarray(k * 256, (k + 1) * 256)], `class ${k} map`);
-      assert.equal(decodePng(readFileSync(at('dm', `mask_class${k}.png`))).width, 16, 'preview');
+      assert.equal(decodePng(readFileSync(at('dm', `mask_class${k}.png`))).width, 256 + 16, 'preview: the map upscaled to 256 px, 8 px margins');
     }
     // a NIfTI label volume with physical spacing, overridden by --spacing
     const labels = new Uint8Array(3 * 256);

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
 import { InputError } from '../core/errors.js';
-import { trainingData } from '../cli/datasets.js';
+import { trainingData } from '../models/data-source.js';
 import { syntheticDataset } from '../data/index.js';
 import { CHECKPOINT_VERSION, decodeCheckpoint, loadCheckpoint, readCheckpointFile, restoreCheckpoint } from '../models/checkpoint.js';
 import { parseMetricsCsv } from '../models/metrics-log.js';
@@ -213,7 +213,7 @@ describe('hardening: last.ckpt without metrics rows (item 9)', () => {
     assert.equal(ckpt.resume?.rows, undefined);
     await assert.rejects(train(config(), data, { resume: ckpt }), (e: Error) => e instanceof InputError && /after epoch 2 but no metrics rows came with it/.test(e.message));
     core.dispose(ckpt);
-    writeFileSync(csvPath, csv.replace(/\n1,[^,]*,/, '\n1,0.5,'));
+    writeFileSync(csvPath, csv.replace(/\n2,[^,]*,/, '\n2,0.5,'));
     await assert.rejects(readCheckpointFile(join(dir, 'last.ckpt')).then(async (f) => (await import('../models/checkpoint.js')).readRunRows(f)),
       (e: Error) => e instanceof InputError && e.message.includes(csvPath) && /row of epoch 2 differs/.test(e.message));
     writeFileSync(csvPath, 'epoch,lr\n');

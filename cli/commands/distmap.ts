@@ -1,7 +1,9 @@
 /**
  * `boundary-seg distmap`: the signed distance maps of a label file, one float32 `.nii.gz` per
  * class (the NIfTI input's header and affine kept) and a PNG preview of each (the middle slice of
- * a volume).
+ * a volume, upscaled to about 256 px when smaller, with a title and a colour bar; see
+ * `mapPreviewPng`). A class absent from the file, or filling all of it, has no boundary and a map
+ * of zeros: its preview says so, and a note on stderr names the class.
  */
 import { basename, join } from 'node:path';
 import { loadLabels, writeFileAtomic, writeNifti } from '../../data/index.js';
@@ -63,15 +65,26 @@ export async function distmapCommand(argv: readonly string[]): Promise<number> {
   const plane = h * w;
   const middle = Math.floor(z / 2);
   const name = safeName(stem(input));
+  const convention = o.convention ?? 'reference';
+  // A PNG's spacing is 1 pixel unless --spacing gives one; NIfTI pixdim (and --spacing) are taken as mm.
+  const units = labels.format === 'png' && !o.spacing ? 'voxels' : 'mm';
+  const scale = Math.min(64, Math.max(1, Math.round(256 / Math.max(h, w))));
+  const counts = new Array<number>(classes).fill(0);
+  for (const v of labels.labels) counts[v]!++;
+  const whole = rank === 2 ? 'image' : 'volume';
   const written: string[] = [];
   for (let k = 0; k < classes; k++) {
     const map = maps.data.subarray(k * z * plane, (k + 1) * z * plane);
     const nii = `${name}_class${k}.nii.gz`;
     await writeFileAtomic(join(out, nii), writeNifti({ data: Float32Array.from(map), shape: [z, h, w], spacing: volumeSpacing, ...(labels.header ? { header: labels.header } : {}), datatype: 'float32' }, true));
     const png = `${name}_class${k}.png`;
-    await writeFileAtomic(join(out, png), mapPreviewPng(Float32Array.from(map.subarray(middle * plane, (middle + 1) * plane)), h, w));
+    const mask = counts[k] === 0 ? 'empty mask' : counts[k] === labels.labels.length ? `mask fills the ${whole}` : undefined;
+    const zeroNote = mask !== undefined ? `class ${k}: ${mask}, no boundary: φ = 0 everywhere` : `class ${k}: φ = 0 everywhere${rank === 3 ? ` on slice z = ${middle}` : ''}`;
+    const title = `class ${k}: φ in ${units}, ${convention} convention${rank === 3 ? `, slice z = ${middle}` : ''}`;
+    await writeFileAtomic(join(out, png), mapPreviewPng(Float32Array.from(map.subarray(middle * plane, (middle + 1) * plane)), h, w, { scale, title, units, zeroNote }));
     written.push(nii, png);
+    if (mask !== undefined) io.err(`boundary-seg: note: class ${k} ${counts[k] === 0 ? `is absent from ${input}` : `fills all of ${input}`} (no boundary): its map ${nii} is 0 everywhere\n`);
   }
-  io.out(`${classes} signed distance maps of ${input} (${labels.shape.join('×')}, spacing ${spacing.join(',')}, ${o.convention ?? 'reference'} convention) in ${out}: ${written.join(', ')}\n`);
+  io.out(`${classes} signed distance maps of ${input} (${labels.shape.join('×')}, spacing ${spacing.map((v) => Number(v.toPrecision(6))).join(',')}, ${convention} convention) in ${out}: ${written.join(', ')}\n`);
   return 0;
 }

@@ -16,7 +16,7 @@ import { predictSlices } from '../inference.js';
 import { checkPredictionFits, checkSliceSize } from '../train-setup.js';
 import { createProgress } from '../progress.js';
 import { fmt, overlayChoice, writeEvalResults, writeOverlays } from '../report.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
+import { checkOutFolder, createOutFolder, defaultOut, runEnvironment, selectBackend, warnAbout } from '../runtime.js';
 
 const SUMMARY = 'evaluate a checkpoint: DSC, HD, HD95 per image and summarised';
 const USAGE = 'eval --checkpoint FILE (--data DIR | --synthetic) [--split val|train|all] [--out DIR] [flags]';
@@ -67,7 +67,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   const { images, summary } = set;
   const v = set.volumeSummary;
   const notes = [`checkpoint ${file} (${ckpt.kind}, after epoch ${ckpt.epoch})`, `${split} split: ${slices.length} slices`, ...data.notes];
-  await writeEvalResults(out, 'Evaluation', notes, summary, images, { checkpoint: file, split }, set);
+  await writeEvalResults(out, 'Evaluation', notes, summary, images, { checkpoint: file, split, environment: await runEnvironment() }, set, data.classNames);
   if ((o.overlays ?? 6) > 0) await writeOverlays(out, 'overlay-', slices, predictions, overlayChoice(slices, o.overlays ?? 6));
   io.out(`${slices.length} ${split} slices: DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}\n`
     + `lesion slices: DSC ${fmt(set.slices.lesionDice.mean)} over ${set.slices.lesionSlices}; per volume (${v.volumes}): DSC ${fmt(v.dice.mean)}, HD95 ${fmt(v.hd95.mean, 2)} mm, lesion F1 ${fmt(v.f1.mean)}\nresults: ${out}/results.md\n`);

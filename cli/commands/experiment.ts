@@ -11,7 +11,6 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { removeTemporaryFiles } from '../../core/files.js';
-import { getBackend } from '../../core/backend.js';
 import { dispose } from '../../core/engine.js';
 import { writeFileAtomic } from '../../data/index.js';
 import { loadCheckpoint, type Checkpoint } from '../../models/checkpoint.js';
@@ -28,10 +27,10 @@ import { asData, DataError, UsageError } from '../errors.js';
 import { experimentFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { fmt, markdownTable, meanStd, overlayChoice, plural, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
+import { classLabel, fmt, markdownTable, meanStd, overlayChoice, plural, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
+import { checkOutFolder, createOutFolder, defaultOut, runEnvironment, selectBackend, warnAbout } from '../runtime.js';
 import { parseSettings, protocols, type Protocol, type Setting } from '../settings.js';
-import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
+import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, describeAugment, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
 import { describeNetwork } from '../../models/networks.js';
 import { runTraining } from './train.js';
 
@@ -70,8 +69,15 @@ export interface RunOutcome {
   readonly lesionF1: number;
   /** Per validation volume, for the paired comparisons. */
   readonly volumes: readonly { readonly id: string; readonly dice: number; readonly hd95: number; readonly f1: number }[];
-  /** Per foreground class (one entry for binary tasks): lesion-slice DSC and mean volume DSC. */
-  readonly perClass: readonly { readonly class: number; readonly lesionDice: number; readonly volumeDice: number; readonly volumeHd95: number }[];
+  /**
+   * Per foreground class (one entry for binary tasks): lesion-slice DSC, mean volume DSC and HD95,
+   * and the counts: the class's lesion slices, the missed ones, false alarms on the slices without
+   * the class, and the volumes with the class.
+   */
+  readonly perClass: readonly {
+    readonly class: number; readonly lesionDice: number; readonly volumeDice: number; readonly volumeHd95: number;
+    readonly lesionSlices: number; readonly missed: number; readonly falseAlarms: number; readonly lesionVolumes: number;
+  }[];
   /** 1-based epoch from which the run predicted no foreground on any validation image to the end. */
   readonly collapsedFrom?: number;
   /** Epochs (1-based) at which every validation pixel had a foreground probability below 1e-30. */
@@ -126,17 +132,24 @@ export function experimentTable(rows: readonly SettingSummary[]): string {
   );
 }
 
-/** Per-class table (multi-class data): mean (std) over seeds per foreground class. */
-export function perClassTable(settings: readonly Setting[], outcomes: readonly (readonly RunOutcome[])[]): string {
+/**
+ * Per-class table (multi-class data): per setting and foreground class, mean (std) over seeds of
+ * the lesion-slice DSC, volume DSC and HD95, missed lesion slices and false alarms (slices without
+ * the class with some of it predicted), beside the class's lesion slices and volumes (properties
+ * of the data, the same for every seed). Classes are named from `classNames` (by class index) when
+ * given.
+ */
+export function perClassTable(settings: readonly Setting[], outcomes: readonly (readonly RunOutcome[])[], classNames?: readonly string[]): string {
   const rows: string[][] = [];
   settings.forEach((setting, i) => {
     const runs = outcomes[i]!;
     for (const c of runs[0]?.perClass ?? []) {
       const pick = (f: (x: RunOutcome['perClass'][number]) => number) => summarize(runs.map((r) => f(r.perClass.find((p) => p.class === c.class)!)));
-      rows.push([setting.label, String(c.class), meanStd(pick((x) => x.lesionDice)), meanStd(pick((x) => x.volumeDice)), meanStd(pick((x) => x.volumeHd95), 2)]);
+      rows.push([setting.label, classLabel(c.class, classNames), String(c.lesionSlices), String(c.lesionVolumes), meanStd(pick((x) => x.lesionDice)), meanStd(pick((x) => x.volumeDice)), meanStd(pick((x) => x.volumeHd95), 2),
+        meanStd(pick((x) => x.missed), 1), meanStd(pick((x) => x.falseAlarms), 1)]);
     }
   });
-  return markdownTable(['setting', 'class', 'lesion-slice DSC', 'volume DSC', 'volume HD95 (mm)'], rows);
+  return markdownTable(['setting', 'class', 'lesion slices', 'volumes with the class', 'lesion-slice DSC', 'volume DSC', 'volume HD95 (mm)', 'missed lesion slices', 'false alarms (slices without the class)'], rows);
 }
 
 /** A paired comparison of one setting against the baseline. */
@@ -269,7 +282,8 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
 
   await createOutFolder(out);
   if (resuming) await removeTemporaryFiles(out);
-  const backend = await getBackend().describe();
+  const environment = await runEnvironment();
+  const backend = environment.backend;
   const log = (line: string) => io.err(`${line}\n`);
   const batchSize = configs[0]![0]!.batchSize;
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
@@ -278,9 +292,9 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   const network = describeNetwork(configs[0]![0]!.model);
   if (!o.quiet) {
     for (const n of data.notes) log(`data: ${n}`);
-    log(`experiment (protocol ${o.protocol}): ${settings.map((s) => s.label).join(' | ')}; seeds ${seeds.join(', ')}; ${plural(epochs, 'epoch')} of ${plural(stepsPerEpoch, 'step')} (batch ${batchSize}); ${network}; boundary loss on the ${convention} signed maps; backend ${backend.name}; folder ${out}`);
+    log(`experiment (protocol ${o.protocol}): ${settings.map((s) => s.label).join(' | ')}; seeds ${seeds.join(', ')}; ${plural(epochs, 'epoch')} of ${plural(stepsPerEpoch, 'step')} (batch ${batchSize}); ${network}; boundary loss on the ${convention} signed maps${describeAugment(configs[0]![0]!)}; backend ${backend.name}; folder ${out}`);
   }
-  if (!resuming) await writeFileAtomic(join(out, 'experiment.json'), toJson({ command: 'experiment', flags: { ...recordedFlags(o), convention, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, settings, seeds, backend: backend.name, data: data.notes }));
+  if (!resuming) await writeFileAtomic(join(out, 'experiment.json'), toJson({ command: 'experiment', flags: { ...recordedFlags(o), convention, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, settings, seeds, backend: backend.name, environment, data: data.notes }));
   const progress = createProgress({ total, quiet: o.quiet });
   const overlayDir = join(out, 'overlays');
   await mkdir(overlayDir, { recursive: true });
@@ -323,7 +337,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   await writeCurves(out, settings.map((s, i) => meanCurve(s.label, outcomes[i]!)), ` (mean over ${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, 'lesion-slice DSC');
   const table = experimentTable(summaries);
   const comparisonText = comparisons.length > 0 ? comparisonTable(comparisons) : '';
-  const classText = data.classes > 2 ? perClassTable(settings, outcomes) : '';
+  const classText = data.classes > 2 ? perClassTable(settings, outcomes, data.classNames) : '';
   const seconds = (performance.now() - t0) / 1000;
   const duration = `${formatDuration(seconds)} (${seconds.toFixed(0)} s)`;
   const notes = [
@@ -341,7 +355,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     '![validation lesion-slice DSC](curve-dice.svg)', '![validation HD95](curve-hd95.svg)', '',
   ];
   await writeFileAtomic(join(out, 'results.md'), md.join('\n'));
-  await writeFileAtomic(join(out, 'results.json'), toJson({ notes, protocol: o.protocol, seeds, epochs, seconds, data: { notes: data.notes, ...(data.stats ? { stats: data.stats } : {}) }, settings: summaries, comparisons, runs: Object.fromEntries(settings.map((s, i) => [s.key, outcomes[i]])) }));
+  await writeFileAtomic(join(out, 'results.json'), toJson({ notes, protocol: o.protocol, seeds, epochs, seconds, environment, data: { notes: data.notes, ...(data.stats ? { stats: data.stats } : {}) }, settings: summaries, comparisons, runs: Object.fromEntries(settings.map((s, i) => [s.key, outcomes[i]])) }));
   io.out(`\n${table}\n${comparisonText ? `\n${comparisonText}\n` : ''}${classText ? `\n${classText}\n` : ''}\n${notes[data.notes.length]}\nresults: ${join(out, 'results.md')}\n`);
   return 0;
 }
@@ -366,7 +380,10 @@ export function runOutcome(seed: number, bestEpoch: number, rows: readonly Epoch
     lesionPrecision: vs.precision.mean,
     lesionF1: vs.f1.mean,
     volumes: evaluation.volumes.map((v) => ({ id: v.id, dice: v.dice, hd95: v.hd95, f1: v.lesion.f1 })),
-    perClass: evaluation.perClass.map((c) => ({ class: c.class, lesionDice: c.lesionDice.mean, volumeDice: c.volumeDice.mean, volumeHd95: c.volumeHd95.mean })),
+    perClass: evaluation.perClass.map((c) => ({
+      class: c.class, lesionDice: c.lesionDice.mean, volumeDice: c.volumeDice.mean, volumeHd95: c.volumeHd95.mean,
+      lesionSlices: c.slices.lesionSlices, missed: c.slices.missed, falseAlarms: c.slices.falseAlarms, lesionVolumes: c.lesionVolumes,
+    })),
     ...(d.collapsedFrom !== undefined ? { collapsedFrom: d.collapsedFrom + 1 } : {}),
     saturatedEpochs: d.saturatedEpochs.map((e) => e + 1),
     learns: d.learns,

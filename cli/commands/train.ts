@@ -8,7 +8,6 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import { dirname, join, resolve } from 'node:path';
 import { dispose } from '../../core/engine.js';
-import { getBackend } from '../../core/backend.js';
 import { writeFileAtomic } from '../../data/index.js';
 import { removeTemporaryFiles } from '../../core/files.js';
 import type { Dataset } from '../../data/types.js';
@@ -22,14 +21,15 @@ import type { TrainConfig } from '../../models/train-config.js';
 import { helpText, parseArgs, type FlagValue } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
-import { loadData, trainingData } from '../datasets.js';
+import { loadData } from '../datasets.js';
+import { trainingData } from '../../models/data-source.js';
 import { asData, DataError, UsageError } from '../errors.js';
 import { trainFlags } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { curveOf, fmt, overlayChoice, plural, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
-import { checkOutFolder, createOutFolder, defaultOut, selectBackend, warnAbout } from '../runtime.js';
-import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
+import { classLabel, curveOf, fmt, overlayChoice, plural, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
+import { checkOutFolder, createOutFolder, defaultOut, runEnvironment, selectBackend, warnAbout, type RunEnvironment } from '../runtime.js';
+import { buildTrainConfig, checkSliceSize, DEFAULT_CONVENTION, DEFAULT_GDL_WEIGHTS, describeAugment, recordedFlags, resumeFlags, type TrainFlags } from '../train-setup.js';
 
 const SUMMARY = 'train a U-Net (or the reference network, --arch reference) with the boundary loss (or other losses) and keep the best checkpoint';
 const USAGE = 'train (--data DIR | --synthetic) [--out DIR] [--losses gdl,boundary] [--schedule rebalance] [--epochs N] [flags]';
@@ -84,17 +84,20 @@ async function storedModel(dir: string): Promise<NetworkConfig | undefined> {
 const RESTART_LEFTOVERS = ['best.ckpt', 'metrics.csv'];
 
 /**
- * One line per epoch; with the row's diagnostics (when recorded) the lesion-slice DSC, and the
- * warnings `no foreground predicted` (no validation image has predicted foreground) and
- * `saturated (p_fg < 1e-30 everywhere)` (see `isSaturated`).
+ * One line per epoch (numbered from 1; `row.epoch` is 0-based); with the row's diagnostics (when
+ * recorded) the lesion-slice DSC, for data of K ≥ 3 classes the DSC of each foreground class
+ * (`DSC per class 1: 0.612, 2: 0.405`; `1 (edema): 0.612` with `classNames`), and the warnings `no foreground predicted` (no
+ * validation image has predicted foreground) and `saturated (p_fg < 1e-30 everywhere)` (see
+ * `isSaturated`).
  */
-export function epochLine(prefix: string, epochs: number, row: { epoch: number; trainLoss: number; valDice: number; valHd95: number; lr: number; valPredForeground?: number; valMaxForegroundProb?: number; valLesionDice?: number }, seconds: number, improved: boolean): string {
+export function epochLine(prefix: string, epochs: number, row: { epoch: number; trainLoss: number; valDice: number; valHd95: number; lr: number; valPredForeground?: number; valMaxForegroundProb?: number; valLesionDice?: number; perClass?: readonly { readonly class: number; readonly dice: number }[] }, seconds: number, improved: boolean, classNames?: readonly string[]): string {
   const lesion = row.valLesionDice !== undefined && !Number.isNaN(row.valLesionDice) ? ` (lesion slices ${fmt(row.valLesionDice)})` : '';
+  const classes = row.perClass && row.perClass.length > 0 ? `  DSC per class ${row.perClass.map((c) => `${classLabel(c.class, classNames)}: ${fmt(c.dice)}`).join(', ')}` : '';
   const warnings = [
     ...(row.valPredForeground === 0 ? ['no foreground predicted'] : []),
     ...(row.valMaxForegroundProb !== undefined && isSaturated({ valMaxForegroundProb: row.valMaxForegroundProb }) ? [`saturated (p_fg < ${SATURATION_THRESHOLD} everywhere)`] : []),
   ].map((w) => `  ${w}`).join('');
-  return `${prefix}epoch ${row.epoch + 1}/${epochs}  loss ${fmt(row.trainLoss, 4)}  val DSC ${fmt(row.valDice)}${lesion}  HD95 ${fmt(row.valHd95, 2)}  lr ${row.lr.toExponential(1)}  ${seconds.toFixed(1)} s${improved ? '  (best)' : ''}${warnings}`;
+  return `${prefix}epoch ${row.epoch + 1}/${epochs}  loss ${fmt(row.trainLoss, 4)}  val DSC ${fmt(row.valDice)}${lesion}${classes}  HD95 ${fmt(row.valHd95, 2)}  lr ${row.lr.toExponential(1)}  ${seconds.toFixed(1)} s${improved ? '  (best)' : ''}${warnings}`;
 }
 
 /**
@@ -113,6 +116,16 @@ export function diagnosisLines(rows: TrainResult['rows']): string[] {
   ];
 }
 
+/**
+ * The summary line of one foreground class of the best checkpoint's evaluation (data of K ≥ 3
+ * classes; named from `classNames`, by class index, when given): lesion-slice DSC, missed lesion
+ * slices, false alarms on slices without the class, and per volume DSC and HD95.
+ */
+export function classLine(c: SetEvaluation['perClass'][number], classNames?: readonly string[]): string {
+  return `class ${classLabel(c.class, classNames)}: lesion-slice DSC ${fmt(c.lesionDice.mean)} over ${c.slices.lesionSlices}, missed ${c.slices.missed}, false alarms ${c.slices.falseAlarms} of ${c.slices.emptySlices}; `
+    + `per volume (${c.lesionVolumes} with the class) DSC ${fmt(c.volumeDice.mean)}, HD95 ${fmt(c.volumeHd95.mean, 2)} mm`;
+}
+
 /** Runs a validated training in `out` and writes its reports. Shared with `experiment`. */
 export async function runTraining(options: {
   readonly config: TrainConfig;
@@ -128,7 +141,7 @@ export async function runTraining(options: {
   readonly label?: string;
 }): Promise<TrainResult> {
   const { config, out, progress } = options;
-  const td = trainingData(options.data, options.convention);
+  const td = trainingData(options.data, { convention: options.convention });
   const steps = Math.ceil(td.trainSize / config.batchSize);
   const prefix = options.label ? `${options.label}  ` : '';
   return train(config, td, {
@@ -136,7 +149,7 @@ export async function runTraining(options: {
     jit: options.jit !== false,
     ...(options.resume ? { resume: options.resume } : {}),
     onStep: (p) => progress.update((options.stepOffset ?? 0) + p.epoch * steps + p.stepInEpoch + 1, `${prefix}epoch ${p.epoch + 1}/${p.epochs} loss ${fmt(p.loss, 4)}`),
-    onEpoch: (row, info) => progress.log(epochLine(prefix, config.epochs, row, info.seconds, info.improved)),
+    onEpoch: (row, info) => progress.log(epochLine(prefix, config.epochs, row, info.seconds, info.improved, options.data.classNames)),
   });
 }
 
@@ -144,12 +157,15 @@ export async function runTraining(options: {
  * Evaluates the best parameters of a finished run on the validation slices and writes the
  * reports (with the set-level sections and the run's diagnosis). Returns the set evaluation.
  */
-export async function reportRun(result: TrainResult, data: Dataset, out: string, overlays: number, title: string, notes: readonly string[]): Promise<SetEvaluation> {
+export async function reportRun(result: TrainResult, data: Dataset, out: string, overlays: number, title: string, notes: readonly string[], environment?: RunEnvironment): Promise<SetEvaluation> {
   const predictions = await predictSlices(result.model, result.best.params, result.best.state, data.val, result.config.batchSize);
   const set = evaluateSet(data.val, predictions, data.classes);
   const diagnosis = diagnosisLines(result.rows);
+  const d = diagnose(result.rows);
+  // epochs as people count them (from 1), like metrics.csv
+  const diagnosisJson = { ...d, ...(d.collapsedFrom !== undefined ? { collapsedFrom: d.collapsedFrom + 1 } : {}), saturatedEpochs: d.saturatedEpochs.map((e) => e + 1) };
   await writeEvalResults(out, title, [...notes, `best epoch ${result.best.epoch + 1} of ${result.rows.length} (highest mean validation DSC)`, ...diagnosis], set.summary, set.images,
-    { bestEpoch: result.best.epoch, diagnosis: diagnose(result.rows) }, set);
+    { bestEpoch: result.best.epoch + 1, diagnosis: diagnosisJson, ...(environment ? { environment } : {}) }, set, data.classNames);
   await writeCurves(out, [curveOf(result.config.losses.join(' + '), result.rows)], '');
   if (overlays > 0) await writeOverlays(out, 'overlay-', data.val, predictions, overlayChoice(data.val, overlays));
   return set;
@@ -215,21 +231,22 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     await removeTemporaryFiles(out);
     if (restart) for (const name of RESTART_LEFTOVERS) await rm(join(out, name), { force: true });
   }
-  const backend = await getBackend().describe();
+  const environment = await runEnvironment();
+  const backend = environment.backend;
   const log = (line: string) => io.err(`${line}\n`);
   if (!o.quiet) {
     for (const n of data.notes) log(`data: ${n}`);
-    log(`model: ${describeNetwork(config.model)}; losses ${config.losses.join(' + ')} (${config.schedule.name}); backend ${backend.name}; run folder ${out}`);
+    log(`model: ${describeNetwork(config.model)}; losses ${config.losses.join(' + ')} (${config.schedule.name})${describeAugment(config)}; backend ${backend.name}; run folder ${out}`);
     if (resume) log(`resuming after epoch ${resume.epoch} of ${config.epochs}`);
     if (restart) log(`the run was interrupted before its first last.ckpt: starting it again from ${join(out, 'run.json')}`);
   }
-  if (!resume && !restart) await writeFileAtomic(join(out, 'run.json'), toJson({ command: 'train', flags: { ...recordedFlags(o), convention: o.convention ?? DEFAULT_CONVENTION, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, config, backend: backend.name, data: data.notes }));
+  if (!resume && !restart) await writeFileAtomic(join(out, 'run.json'), toJson({ command: 'train', flags: { ...recordedFlags(o), convention: o.convention ?? DEFAULT_CONVENTION, gdlWeights: o.gdlWeights ?? DEFAULT_GDL_WEIGHTS, out }, config, backend: backend.name, environment, data: data.notes, ...(data.split ? { split: data.split } : {}) }));
   const steps = Math.ceil(data.train.length / config.batchSize) * config.epochs;
   const progress = createProgress({ total: steps, quiet: o.quiet, start: resume ? Math.ceil(data.train.length / config.batchSize) * resume.epoch : 0 });
   const t0 = performance.now();
   const result = await runTraining({ config, data, out, convention: o.convention ?? DEFAULT_CONVENTION, jit: o.jit !== false, progress, ...(resume ? { resume } : {}) });
   progress.finish();
-  const set = await reportRun(result, data, out, o.overlays ?? 6, `Training run: ${config.losses.join(' + ')}`, data.notes);
+  const set = await reportRun(result, data, out, o.overlays ?? 6, `Training run: ${config.losses.join(' + ')}`, data.notes, environment);
   const summary = set.summary;
   const v = set.volumeSummary;
   io.out(`${[
@@ -237,6 +254,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     `validation (best checkpoint): DSC ${fmt(summary.dice.mean)} (${fmt(summary.dice.std)}), HD ${fmt(summary.hd.mean, 2)} mm, HD95 ${fmt(summary.hd95.mean, 2)} mm, missed ${summary.missed}, false alarms ${summary.falseAlarms}`,
     `lesion slices: DSC ${fmt(set.slices.lesionDice.mean)} over ${set.slices.lesionSlices}; empty slices: ${set.slices.falseAlarms} of ${set.slices.emptySlices} with a false alarm`,
     `per volume (${v.volumes}): DSC ${fmt(v.dice.mean)} (${fmt(v.dice.std)}), HD95 ${fmt(v.hd95.mean, 2)} mm, lesion recall ${fmt(v.recall.mean)}, precision ${fmt(v.precision.mean)}, F1 ${fmt(v.f1.mean)}`,
+    ...(set.perClass.length > 1 ? set.perClass.map((c) => classLine(c, data.classNames)) : []),
     ...diagnosisLines(result.rows),
     `run folder: ${out}`,
   ].join('\n')}\n`);

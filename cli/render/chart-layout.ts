@@ -1,7 +1,8 @@
 /**
  * The geometry of a line chart, shared by its SVG and PNG renderings: plot area, axis ranges, "nice"
- * ticks (1, 2, 5 × 10^k), the series as pixel polylines split at gaps, and the legend's place.
- * Text is measured with the bitmap font's metrics (6 px a character at 11 px font size in SVG).
+ * ticks (1, 2, 5 × 10^k; whole numbers only on an axis of counts such as epochs), the series as
+ * pixel polylines split at gaps, and the legend's place. Text is measured with the bitmap font's
+ * metrics (6 px a character at 11 px font size in SVG).
  */
 import { InputError, ShapeError } from '../../core/errors.js';
 import { ADVANCE } from './font.js';
@@ -25,6 +26,17 @@ export interface ChartOptions {
   readonly height?: number;
   /** Fixed y range (values outside are clipped); default: the data's range, widened to nice ticks. */
   readonly yRange?: readonly [number, number];
+  /**
+   * The interval the y values can take, e.g. `[0, Infinity]` for distances or `[0, 1]` for Dice:
+   * the automatic y range (without `yRange`) stays inside it. Default: unbounded.
+   */
+  readonly yBounds?: readonly [number, number];
+  /**
+   * The x values are whole numbers (epochs): x ticks fall on integers only, a step of 1 or more
+   * (1, 2, 5 × 10^k), with the first value of the range as a tick too when it is not a multiple of
+   * the step (1, 5, 10 … for epochs 1 … 10). Default false.
+   */
+  readonly xIntegers?: boolean;
 }
 
 /** A tick: value, pixel position along its axis, label. */
@@ -74,11 +86,20 @@ function niceStep(span: number, count: number): number {
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power;
 }
 
-/** Tick values of a nice step inside [lo, hi]. */
-function tickValues(lo: number, hi: number, count: number): { values: number[]; step: number } {
-  const step = niceStep(hi - lo, count);
+/**
+ * Tick values of a nice step (1, 2 or 5 × 10^k, about `count` intervals) inside [lo, hi], lo < hi.
+ * With `integer` (an axis of counts such as epochs) the step is at least 1, so every tick is a
+ * whole number, and the first whole number of the range is a tick too when it is not a multiple of
+ * the step and lies at least half a step before the first multiple (ticks 1, 5, 10 for 1 … 10).
+ */
+export function axisTicks(lo: number, hi: number, count: number, integer = false): { values: number[]; step: number } {
+  const step = integer ? Math.max(1, niceStep(hi - lo, count)) : niceStep(hi - lo, count);
   const values: number[] = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  if (integer) {
+    const first = Math.ceil(lo - 1e-9);
+    if (first <= hi && (values.length === 0 || values[0]! - first >= step / 2)) values.unshift(first);
+  }
   return { values, step };
 }
 
@@ -100,20 +121,29 @@ function finiteRange(values: Iterable<number>): [number, number] | undefined {
   return lo <= hi ? [lo, hi] : undefined;
 }
 
-/** Widens an empty or degenerate range so that it has a span. */
-function widen(range: [number, number] | undefined): [number, number] {
-  if (range === undefined) return [0, 1];
-  const [lo, hi] = range;
-  if (hi > lo) return [lo, hi];
-  const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
-  return [lo - pad, hi + pad];
+/**
+ * The range an axis shows for `values` (non-finite ones skipped): their [min, max]; [0, 1] when
+ * none is finite; around a single value v (one finite point, or all equal) v ± 10 % of |v|
+ * (v ± 0.5 for v = 0, or with `integer`, an axis of whole numbers). Kept inside `bounds` (the
+ * interval the values can take, e.g. [0, Infinity] for distances) when that leaves a span.
+ */
+export function dataRange(values: Iterable<number>, options: { readonly integer?: boolean; readonly bounds?: readonly [number, number] } = {}): [number, number] {
+  const range = finiteRange(values);
+  let [lo, hi] = range ?? [0, 1];
+  if (!(hi > lo)) {
+    const pad = options.integer || lo === 0 ? 0.5 : Math.abs(lo) * 0.1;
+    [lo, hi] = [lo - pad, hi + pad];
+  }
+  const [low, high] = options.bounds ?? [-Infinity, Infinity];
+  const [a, b] = [Math.max(lo, low), Math.min(hi, high)];
+  return b > a ? [a, b] : [lo, hi];
 }
 
 /**
  * Lays out a chart.
  *
  * @throws ShapeError when a series' `x` and `y` differ in length; InputError for a size below
- *   240 × 160 or a y range that is not `[lo, hi]` with lo < hi.
+ *   240 × 160, or a y range or y bounds that are not `[lo, hi]` with lo < hi.
  */
 export function layoutChart(series: readonly Series[], options: ChartOptions): ChartLayout {
   const op = 'lineChart';
@@ -124,20 +154,26 @@ export function layoutChart(series: readonly Series[], options: ChartOptions): C
   if (options.yRange !== undefined && !(options.yRange.length === 2 && options.yRange.every(Number.isFinite) && options.yRange[0] < options.yRange[1])) {
     throw new InputError(op, 'options.yRange', `expected two finite numbers [lo, hi] with lo < hi, got ${JSON.stringify(options.yRange)}`);
   }
+  if (options.yBounds !== undefined && !(Array.isArray(options.yBounds) && options.yBounds.length === 2 && options.yBounds.every((v) => typeof v === 'number' && !Number.isNaN(v)) && options.yBounds[0] < options.yBounds[1])) {
+    throw new InputError(op, 'options.yBounds', `expected two numbers [lo, hi] with lo < hi (either may be infinite), got ${String(options.yBounds)}`);
+  }
   for (const s of series) {
     if (s.x.length !== s.y.length) throw new ShapeError(op, `series '${s.label}'`, `${s.x.length} x values but ${s.y.length} y values`);
   }
-  const xRange = widen(finiteRange(series.flatMap((s) => s.x.filter((_, i) => Number.isFinite(s.y[i]!)))));
+  const xIntegers = options.xIntegers === true;
+  const xRange = dataRange(series.flatMap((s) => s.x.filter((_, i) => Number.isFinite(s.y[i]!))), { integer: xIntegers });
   let yRange: [number, number];
   if (options.yRange !== undefined) {
     yRange = [options.yRange[0], options.yRange[1]];
   } else {
-    const [lo, hi] = widen(finiteRange(series.flatMap((s) => s.y.filter((_, i) => Number.isFinite(s.x[i]!)))));
+    const bounds = options.yBounds ?? [-Infinity, Infinity];
+    const [lo, hi] = dataRange(series.flatMap((s) => s.y.filter((_, i) => Number.isFinite(s.x[i]!))), { bounds });
     const step = niceStep(hi - lo, 5);
-    yRange = [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
+    // widened outwards to whole steps, but not out of the bounds
+    yRange = [Math.max(bounds[0], Math.floor(lo / step + 1e-9) * step), Math.min(bounds[1], Math.ceil(hi / step - 1e-9) * step)];
   }
-  const yTickInfo = tickValues(yRange[0], yRange[1], 5);
-  const xTickInfo = tickValues(xRange[0], xRange[1], Math.max(2, Math.min(8, Math.floor(width / 90))));
+  const yTickInfo = axisTicks(yRange[0], yRange[1], 5);
+  const xTickInfo = axisTicks(xRange[0], xRange[1], Math.max(2, Math.min(8, Math.floor(width / 90))), xIntegers);
   const yLabelWidth = Math.max(...yTickInfo.values.map((v) => formatTick(v, yTickInfo.step).length)) * CHAR;
   const legendWidth = series.length === 0 ? 0 : LEGEND_SWATCH + 6 + Math.max(...series.map((s) => s.label.length)) * CHAR + 12;
   const plot = {

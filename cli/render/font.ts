@@ -1,8 +1,8 @@
 /**
- * A 5 × 7 bitmap font (after the HD44780 character ROM) for the labels of rasterised charts: printable
- * ASCII plus `×`, `≥`, `≤`, `±`, `µ`, `α`, `…`. Each glyph is 7 rows (9 for g, j, p, q, y, whose
- * descenders hang 2 rows below the others), top to bottom, two hex digits a row; bit 4 is the leftmost
- * of the 5 columns. Unknown characters draw as a hollow box.
+ * A 5 × 7 bitmap font (after the HD44780 character ROM) for the labels of rasterised charts and slice
+ * pictures: printable ASCII plus `×`, `≥`, `≤`, `±`, `µ`, `α`, `φ`, `…`. Each glyph is 7 rows (9 for
+ * g, j, p, q, y, whose descenders hang 2 rows below the others), top to bottom, two hex digits a row;
+ * bit 4 is the leftmost of the 5 columns. Unknown characters draw as a hollow box.
  */
 
 /** Glyph width and (cap) height in pixels, and the advance from one character to the next. */
@@ -36,7 +36,7 @@ const GLYPHS: Readonly<Record<string, string>> = {
   x: '0000110a040a11', y: '0000111111110f010e', z: '00001f0204081f', '{': '02040408040402',
   '|': '04040404040404', '}': '08040402040408', '~': '0000000d120000',
   '×': '00110a040a1100', '≥': '08040204081f00', '≤': '02040804021f00', '±': '04041f0404001f',
-  'µ': '00001111131d10', 'α': '00000d1212120d', '…': '00000000000015',
+  'µ': '00001111131d10', 'α': '00000d1212120d', 'φ': '040e1515150e04', '…': '00000000000015',
 };
 
 const BOX = '1f11111111111f';
