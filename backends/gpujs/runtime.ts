@@ -73,9 +73,28 @@ interface GlContext {
 
 let gpujsModule: GpujsModule | undefined;
 
-/** gpu.js, loaded on first use (it loads the optional `gl` build as it starts). */
+/** The gpu.js and Dawn versions this backend is built and tested against (peer dependencies of the package). */
+export const GPUJS_VERSION = '2.24.1';
+export const WEBGPU_VERSION = '0.4.0';
+
+/** Whether `e` says that `name` itself (not something it needs) is not installed. */
+function isMissingPackage(e: unknown, name: string): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') && new RegExp(`['"]${name.replace('.', '\\.')}['"]`).test(err.message);
+}
+
+/**
+ * gpu.js, loaded on first use (it loads the optional `gl` build as it starts). gpu.js is an
+ * optional peer dependency of the package: without it, a BackendError says what to install.
+ */
 export function loadGpujs(): GpujsModule {
-  gpujsModule ??= require('gpu.js') as GpujsModule;
+  if (gpujsModule) return gpujsModule;
+  try {
+    gpujsModule = require('gpu.js') as GpujsModule;
+  } catch (e) {
+    if (!isMissingPackage(e, 'gpu.js')) throw e;
+    throw new BackendError('setBackend', 'name', `the gpujs backend needs the gpu.js package, which is not installed: run \`npm install gpu.js@${GPUJS_VERSION}\` (and \`npm install webgpu@${WEBGPU_VERSION}\` for WebGPU)`);
+  }
   return gpujsModule;
 }
 
@@ -164,7 +183,8 @@ async function installNavigatorGpu(): Promise<string | undefined> {
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (e) {
-    return `webgpu@0.4.0 (Dawn) did not load: ${(e as Error).message.split('\n')[0]}`;
+    if (isMissingPackage(e, 'webgpu')) return `the webgpu package (Dawn) is not installed: run \`npm install webgpu@${WEBGPU_VERSION}\``;
+    return `webgpu@${WEBGPU_VERSION} (Dawn) did not load: ${(e as Error).message.split('\n')[0]}`;
   }
   for (const [k, v] of Object.entries(dawn.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
