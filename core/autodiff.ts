@@ -89,6 +89,14 @@ type WithAux<R> = readonly [Tensor, R];
  * mirroring the params tree. `f` must return a single-element tensor. Runs in its own scope: only
  * the value and the gradients survive it.
  *
+ * @example
+ * import { tensor, sum, mul, valueAndGrad, type Tensor } from 'boundary-seg';
+ *
+ * // Gradients mirror the first argument's tree.
+ * const f = (p: { w: Tensor }, x: Tensor) => sum(mul(mul(p.w, p.w), x));
+ * const [value, g] = valueAndGrad(f)({ w: tensor([1, 2]) }, tensor([3, 4]));
+ * console.log((await value.data())[0], await g.w.data()); // 19, [6, 16]
+ *
  * @throws InputError when `f` is not a function or `options` has an unknown key (`options.aux`).
  */
 export function valueAndGrad<P, A extends unknown[]>(f: (params: P, ...rest: A) => Tensor): (params: P, ...rest: A) => [Tensor, P];

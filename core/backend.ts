@@ -149,6 +149,13 @@ export function parseBackendSpec(spec: string): { name: string; options: Record<
  * Selects the backend by name, creating it with `options` the first time (later calls with the
  * same name and options reuse it, tensors included). Tensors made on another backend cannot be
  * mixed with tensors of this one.
+ *
+ * @example
+ * import { setBackend, getBackend, tensor, add } from 'boundary-seg';
+ *
+ * await setBackend('cpu64');                 // float64 kernels, for derivative checks
+ * console.log(getBackend().name, await add(tensor([1]), tensor([2])).data());
+ * await setBackend('wasm');                  // back to the default
  */
 export async function setBackend(name: string, options: Readonly<Record<string, unknown>> = {}): Promise<void> {
   const factory = factoryFor('setBackend', name);

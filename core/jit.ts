@@ -197,9 +197,13 @@ function backendId(b: Backend): number {
  * `InputError` naming it (`options.donates`: unknown option 'donates' (did you mean 'donate'?)).
  *
  * @example
+ * import { jit, tensor, sub, mul, type Tensor } from 'boundary-seg';
+ *
  * const step = jit((p: Tensor, g: Tensor, lr: number) => sub(p, mul(g, lr)));
- * const p2 = step(p, g, 0.01); // traces and runs
+ * const g = tensor([0.5, -0.5]);
+ * const p2 = step(tensor([1, 2]), g, 0.01); // traces and runs
  * const p3 = step(p2, g, 0.005); // replays: lr is an input, not a constant
+ * console.log(await p3.data(), step.stats()); // [0.9925, 2.0075], { traces: 1, hits: 1, … }
  */
 export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOptions = {}): Jitted<A, R> {
   if (typeof f !== 'function') throw new InputError('jit', 'f', 'expected a function');

@@ -529,6 +529,12 @@ function describeSplit(name: string, slices: number, depths: readonly number[]):
  * volumes. `notes` and `stats` report the foreground share, the share of empty slices, volumes and
  * slices, and the 2-D (per slice) and 3-D (per volume) lesion counts and size histograms.
  *
+ * @example
+ * import { syntheticWmh } from 'boundary-seg';
+ *
+ * const ds = syntheticWmh({ seed: 0, trainSlices: 8, valSlices: 4, size: 64 });
+ * console.log(ds.train.length, ds.val[0]!.id, ds.notes[0]);
+ *
  * @throws InputError naming the option for a bad seed, count, size or modality count, or an unknown option.
  */
 export function syntheticWmh(options: SyntheticWmhOptions = {}): SyntheticWmhDataset {

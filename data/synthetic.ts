@@ -2,7 +2,7 @@
  * A seeded synthetic dataset of 2-D brain-MRI-like slices with small bright lesions, shaped like the
  * paper's WMH task: highly unbalanced (foreground ≈ 0.1–2 % of a slice), several lesions per slice,
  * some slices without any, most lesions at least 3 pixels across (so that their signed distance
- * maps have negative values, REFERENCE §1).
+ * maps have negative values; see docs/conventions.md).
  *
  * Each slice: an elliptical head (scalp, dark skull, cortex of gray matter with a wavy inner border,
  * white matter, two dark ventricles), a low-frequency texture, a smooth multiplicative bias field,

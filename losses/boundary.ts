@@ -30,6 +30,15 @@ export interface BoundaryLossOptions {
  * truth (up to voxels where φ = 0). Linear in p: ∂L_B/∂p = φ/(B·|idc|·N) on the selected classes
  * (φ for `'sum'`), 0 elsewhere. Never reads values.
  *
+ * @example
+ * import { tensor, softmax, boundaryLoss, signedDistanceMaps } from 'boundary-seg';
+ *
+ * const maps = signedDistanceMaps({ data: [0, 0, 1, 1, 1, 0], shape: [1, 6] }, { classes: 2, batched: true });
+ * const phi = tensor(maps.data, maps.shape);
+ * const probs = softmax(tensor([[[0, 0, 0, 0, 0, 0], [-2, -1, 1, 2, 1, -1]]]), 1);
+ * const loss = boundaryLoss(probs, phi, { idc: [1] }); // a scalar; lower is better, negative at the truth
+ * console.log((await loss.data())[0]);
+ *
  * @throws ShapeError (`probs`, `distMaps`) on a rank below 2 or differing shapes; InputError
  * (`options.idc`, `options.reduction`) on a bad option.
  */

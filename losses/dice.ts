@@ -77,6 +77,13 @@ function monaiWeights(labelled: Tensor): Tensor {
  * In [0, 1] for p, t ∈ [0, 1], except that an image whose selected p and t are all 0 scores −1
  * (the reference's smoothing). 0 at p = t.
  *
+ * @example
+ * import { tensor, softmax, generalizedDiceLoss } from 'boundary-seg';
+ *
+ * const target = tensor([[[1, 1, 0, 0, 0, 1], [0, 0, 1, 1, 1, 0]]]); // one-hot [B, K, 6]
+ * const probs = softmax(tensor([[[0, 0, 0, 0, 0, 0], [-2, -1, 1, 2, 1, -1]]]), 1);
+ * console.log((await generalizedDiceLoss(probs, target, { weights: 'monai' }).data())[0]);
+ *
  * @throws ShapeError (`probs`, `target`); InputError (`options.idc`, `options.weights`,
  * `options.reduction`).
  */

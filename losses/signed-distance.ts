@@ -86,6 +86,13 @@ export function signedDistanceMap(mask: MaskArray, options: SignedDistanceOption
  * {@link SignedDistanceMapsOptions.batched}). Map k is `signedDistanceMap(labels == k)`; an absent
  * class (or one filling the whole image) gets zeros.
  *
+ * @example
+ * import { signedDistanceMaps } from 'boundary-seg';
+ *
+ * // One image of 6 voxels, classes 0/1: maps for both classes, [B, K, 6].
+ * const maps = signedDistanceMaps({ data: [0, 0, 1, 1, 1, 0], shape: [1, 6] }, { classes: 2, batched: true });
+ * console.log(maps.shape, Array.from(maps.data.subarray(6))); // [1, 2, 6] [2, 1, 0, -1, 0, 1]
+ *
  * @throws InputError naming `labels` (a value that is not an integer in `[0, K)`, with its index),
  *   `options.classes`, `options.spacing`, `options.convention` or `options.batched`;
  *   ShapeError naming `labels` for a bad shape.

@@ -36,6 +36,13 @@ export function hausdorff(pred: MaskArray, gt: MaskArray, options: SpacingOption
  * 95th-percentile Hausdorff distance (see {@link Hausdorff95Variant}); never above `hausdorff`.
  * Empty cases as `hausdorff`.
  *
+ * @example
+ * import { hausdorff95 } from 'boundary-seg';
+ *
+ * const gt = { data: [0, 1, 1, 0, 0, 0, 0, 0], shape: [2, 4] };
+ * const pred = { data: [0, 0, 1, 1, 0, 0, 0, 0], shape: [2, 4] };
+ * console.log(hausdorff95(pred, gt, { spacing: [1, 0.5] })); // in mm: pixels 0.5 mm wide
+ *
  * @throws ShapeError / InputError naming `pred`, `gt`, `options.spacing` or `options.variant`.
  */
 export function hausdorff95(pred: MaskArray, gt: MaskArray, options: Hausdorff95Options = {}): number {

@@ -144,6 +144,14 @@ export function unetParameterCount(config: UNetConfig): number {
 /**
  * Builds a U-Net; `init`, `apply` and `parameterCount` are pure.
  *
+ * @example
+ * import { unet, key, zeros } from 'boundary-seg';
+ *
+ * const net = unet({ inChannels: 1, classes: 2, base: 4, depth: 2, batchNorm: false });
+ * const { params, state } = net.init(key(0));
+ * const [logits] = net.apply(params, state, zeros([1, 1, 16, 16]), { training: false });
+ * console.log(logits.shape, net.parameterCount(params)); // [1, 2, 16, 16] …
+ *
  * @throws InputError as `checkUNetConfig` (an unknown config key included).
  */
 export function unet(config: UNetConfig): UNet {

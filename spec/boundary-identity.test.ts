@@ -1,5 +1,5 @@
 /**
- * The paper's identities (REFERENCE §3) on synthetic shapes:
+ * The paper's identities (Eq. 2–5; see docs/conventions.md) on synthetic shapes:
  * 1. the discrete identity Σ_q φ_G(q)(s(q) − g(q)) = Σ_{q∈ΔS} D_G(q), with D_G brute-forced
  *    independently of the code under test;
  * 2. the contour-distance identity Dist(∂G, ∂S) = 2∫_ΔS D_G (Eq. 2–3) with the `interface`

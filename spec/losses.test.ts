@@ -206,7 +206,7 @@ before(async () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('boundaryLoss', () => {
-  test('brute-force maps of the worked example match REFERENCE §2', () => {
+  test('brute-force maps of the worked example (docs/conventions.md) match', () => {
     assert.deepEqual(bruteForceSdm(MASK, [6]), PHI1);
     assert.deepEqual(bruteForceSdm(MASK.map((m) => 1 - m), [6]), PHI0);
   });

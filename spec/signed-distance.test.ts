@@ -5,7 +5,7 @@ import { InputError, ShapeError } from '../core/errors.js';
 import { signedDistanceMap, signedDistanceMaps } from '../losses/signed-distance.js';
 import { bruteDistance } from './helpers/brute-distance.js';
 
-const example = [0, 0, 1, 1, 1, 0]; // REFERENCE §1
+const example = [0, 0, 1, 1, 1, 0]; // the worked example of docs/conventions.md
 
 /** float32 rounding of expected values, so that exact comparisons are fair. */
 const f32 = (values: number[]) => [...Float32Array.from(values)];
@@ -23,7 +23,7 @@ const maskWithSpacing = fc
   });
 
 describe('signedDistanceMap, reference convention', () => {
-  test('REFERENCE §1 worked example, unit spacing', () => {
+  test('the worked example of docs/conventions.md, unit spacing', () => {
     assert.deepEqual([...signedDistanceMap({ data: example, shape: [6] }).data], [2, 1, 0, -1, 0, 1]);
   });
 
