@@ -1,7 +1,8 @@
 /**
  * boundary-seg: the boundary loss for highly unbalanced segmentation on a purely functional tensor
  * and autodiff engine with pluggable backends. Importing the package root registers the built-in
- * backends.
+ * backends and Node's host (files and worker threads: `core/host.ts`). The browser build of the
+ * package root is `browser.ts`.
  */
 import './backends/register.js';
 

@@ -1,4 +1,7 @@
-/** The built-in backends (importing this module registers them). */
+/**
+ * The built-in backends (importing this module registers them, and Node's host: `register.ts`);
+ * `browser.ts` is the same API for a browser.
+ */
 import './register.js';
 
 export { makeCpuBackend, createCpuBackend, createCpu64Backend } from './cpu/backend.js';

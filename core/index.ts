@@ -22,3 +22,4 @@ export { PRIM_CLASS, type PrimClass } from './compile/fuse.js';
 export { key, split, foldIn, uniform, normal, uniformArray, normalArray, randomBits, threefry2x32, type RandomKey } from './random.js';
 export { treeLeaves, treeMap, treeUnflatten, treeZip, type Tree } from './tree.js';
 export { decodeTensor, formatErrors, ArrayInput, FiniteNumber, ShapeCodec, type DecodedArray } from './codecs.js';
+export { getHost, setHost, type Host, type HostFiles, type HostWorkers, type HostWorker, type HostPort } from './host.js';

@@ -8,9 +8,9 @@
  * to checkpoint is (seed, epoch, step), and a run resumed from its last checkpoint ends
  * bit-identical to one never interrupted.
  */
-import { join } from 'node:path';
 import { dispose, scope } from '../core/engine.js';
 import { InputError } from '../core/errors.js';
+import { getHost, type HostFiles } from '../core/host.js';
 import { checkOptionKeys } from '../core/options.js';
 import { softmax } from '../core/nn.js';
 import { alias, argmax, concat, max, reshape, slice, stack } from '../core/ops.js';
@@ -20,8 +20,7 @@ import { valueAndGrad } from '../core/autodiff.js';
 import { jit } from '../core/jit.js';
 import type { Tensor } from '../core/tensor.js';
 import type { TensorLike } from '../core/ops.js';
-import { writeFileAtomic } from '../core/files.js';
-import { saveCheckpoint, type Checkpoint, type OptimizerSnapshot } from './checkpoint.js';
+import { encodeCheckpoint, METRICS_FILE, type Checkpoint, type OptimizerSnapshot } from './checkpoint-codec.js';
 import { checkBatchLabels, checkBatchTarget, type BatchPlace, type TrainingBatch, type TrainingData } from './data-source.js';
 import { AUGMENT_NAMES, checkAugmentList, type AugmentName, type BatchAugment } from '../data/augment.js';
 import { imageClassMetrics, imageMetrics, summarizeClasses, summarizeImages, type ImageClassMetrics, type ImageMetrics } from './evaluate.js';
@@ -53,13 +52,19 @@ export interface EpochInfo {
   readonly seconds: number;
   /** Per-image validation metrics of the epoch. */
   readonly images: readonly ImageMetrics[];
+  /** The predicted class-index maps [H, W] (argmax) of the validation images, in the order of `data.val`. */
+  readonly predictions: readonly Uint8Array[];
 }
 
 /** Options of `train`. */
 export interface TrainOptions {
   /** Continue from a `last` checkpoint (its config must be `config`, `epochs` aside). */
   readonly resume?: Checkpoint;
-  /** Folder that receives `best.ckpt`, `last.ckpt` and `metrics.csv` after each epoch. */
+  /**
+   * Folder that receives `best.ckpt`, `last.ckpt` and `metrics.csv` after each epoch. Needs the
+   * host's files (Node's: see `getHost`); in a browser leave it out (the result holds the
+   * parameters, and `encodeCheckpoint` makes a checkpoint's bytes).
+   */
   readonly dir?: string;
   readonly onStep?: (progress: StepProgress) => void;
   /** After each epoch (and its files): return 'stop' to end the run there. */
@@ -249,10 +254,11 @@ function trainingStep(model: Network, obj: Objective, opt: Optimizer<NetworkPara
  * classes, each image's per-class metrics) and the largest foreground probability over every
  * pixel, in evaluation mode. Every batch's labels are checked on the host.
  */
-async function validate(forward: ValidationForward, params: NetworkParams, state: NetworkState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[]; classImages?: ImageClassMetrics[][]; maxForegroundProb: number }> {
+async function validate(forward: ValidationForward, params: NetworkParams, state: NetworkState, data: TrainingData, weights: readonly number[], batchSize: number, epoch: number): Promise<{ loss: number; images: ImageMetrics[]; predictions: Uint8Array[]; classImages?: ImageClassMetrics[][]; maxForegroundProb: number }> {
   let lossSum = 0;
   let maxForegroundProb = -Infinity;
   const images: ImageMetrics[] = [];
+  const predictions: Uint8Array[] = [];
   const classImages: ImageClassMetrics[][] = [];
   const hw = data.height * data.width;
   for (const [batch, idx] of chunks(data.val.length, batchSize).entries()) {
@@ -269,10 +275,11 @@ async function validate(forward: ValidationForward, params: NetworkParams, state
       const pred = Uint8Array.from(pv.subarray(j * hw, (j + 1) * hw));
       const perClass = imageClassMetrics(data.val[i]!, pred, data.classes);
       images.push(imageMetrics(data.val[i]!, pred, data.classes, perClass));
+      predictions.push(pred);
       classImages.push(perClass);
     });
   }
-  return { loss: lossSum / data.val.length, images, ...(data.classes >= 3 ? { classImages } : {}), maxForegroundProb };
+  return { loss: lossSum / data.val.length, images, predictions, ...(data.classes >= 3 ? { classImages } : {}), maxForegroundProb };
 }
 
 /**
@@ -306,6 +313,20 @@ function checkLabelsOf(b: TrainingBatch, data: TrainingData, place: BatchPlace):
 }
 
 /**
+ * The host's files for the run folder `dir` (undefined without `dir`).
+ *
+ * @throws InputError (`options.dir`) where the host has no files (a browser page: `core/host.ts`).
+ */
+function runFolderFiles(dir: string | undefined): HostFiles | undefined {
+  if (!dir) return undefined;
+  const files = getHost().files;
+  if (!files) {
+    throw new InputError('train', 'options.dir', 'a run folder (best.ckpt, last.ckpt, metrics.csv) needs a file system, which only Node provides here: omit dir (the result holds the parameters; encodeCheckpoint gives a checkpoint\'s bytes)');
+  }
+  return files;
+}
+
+/**
  * Trains the network of `config.model` (`modelFor`: a U-Net or the reference network) on `data`
  * as `config` says, or continues a run from `options.resume`. Everything that happens is a function of the config and the data, so two runs with one seed
  * give bit-identical parameters and rows.
@@ -330,12 +351,13 @@ function checkLabelsOf(b: TrainingBatch, data: TrainingData, place: BatchPlace):
  * the data, when a batch's labels or target are refused (naming the image), when a resumed
  * checkpoint's config differs from `config` (beyond `epochs`), when `config.augment` has an
  * unknown or repeated name or `data` cannot augment (`canAugment`), or when the training loss
- * becomes non-finite.
+ * becomes non-finite; when `options.dir` is given where the host has no files (a browser).
  */
 export async function train(config: TrainConfig, data: TrainingData, options: TrainOptions = {}): Promise<TrainResult> {
   if (config === null || typeof config !== 'object') throw new InputError('train', 'config', 'expected a TrainConfig object');
   checkOptionKeys('train', config, TRAIN_CONFIG_KEYS, 'config');
   checkOptionKeys('train', options, TRAIN_OPTION_KEYS);
+  const files = runFolderFiles(options.dir);
   checkConfigFitsData(config, data);
   const augmentNames = checkAugment(config, data);
   const model = modelFor(config.model);
@@ -452,7 +474,7 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
       best = { epoch, score: row.valDice, params, state };
     }
 
-    if (options.dir) {
+    if (files && options.dir) {
       const last: Checkpoint = {
         kind: 'last', epoch: epoch + 1, model: model.config, params, state,
         resume: {
@@ -460,12 +482,12 @@ export async function train(config: TrainConfig, data: TrainingData, options: Tr
           ...(best.params !== params ? { best: { params: best.params, state: best.state } } : {}),
         },
       };
-      if (improved) await saveCheckpoint(join(options.dir, 'best.ckpt'), { kind: 'best', epoch: epoch + 1, model: model.config, params, state });
-      await saveCheckpoint(join(options.dir, 'last.ckpt'), last);
-      await writeFileAtomic(join(options.dir, 'metrics.csv'), metricsCsv(config.losses, rows, data.classes));
+      if (improved) await files.writeFileAtomic(files.join(options.dir, 'best.ckpt'), await encodeCheckpoint({ kind: 'best', epoch: epoch + 1, model: model.config, params, state }));
+      await files.writeFileAtomic(files.join(options.dir, 'last.ckpt'), await encodeCheckpoint(last));
+      await files.writeFileAtomic(files.join(options.dir, METRICS_FILE), metricsCsv(config.losses, rows, data.classes));
     }
     const seconds = (performance.now() - t0) / 1000;
-    if ((await options.onEpoch?.(row, { improved, seconds, images: val.images })) === 'stop' && epoch + 1 < config.epochs) {
+    if ((await options.onEpoch?.(row, { improved, seconds, images: val.images, predictions: val.predictions })) === 'stop' && epoch + 1 < config.epochs) {
       completed = false;
       break;
     }

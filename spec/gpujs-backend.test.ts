@@ -6,6 +6,7 @@
  * Runs under `xvfb-run -a` (spec/run.mjs) so the GL path is tested on Mesa's llvmpipe.
  */
 import assert from 'node:assert/strict';
+import { maxRelErr } from './helpers/numeric.js';
 import { after, before, describe, test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
@@ -29,21 +30,6 @@ async function runOn(name: string, options: Record<string, unknown>, f: () => T)
   return out;
 }
 
-/** Largest |got − ref| / max(1, max |ref|) (±Infinity must match exactly). */
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let scale = 1;
-  for (const v of ref) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(ref[i]!) || !Number.isFinite(got[i]!)) {
-      if (!Object.is(got[i], ref[i])) return Infinity;
-      continue;
-    }
-    err = Math.max(err, Math.abs(got[i]! - ref[i]!) / scale);
-  }
-  return err;
-}
-
 /** Declares every test on one mode. */
 function battery(mode: GpujsRunMode, tolerance: number): void {
   const options = { mode };
@@ -62,7 +48,7 @@ function battery(mode: GpujsRunMode, tolerance: number): void {
       const ref = await runOn('cpu', {}, f);
       const got = await runOn('gpujs', options, f);
       assert.deepEqual(got.shape, ref.shape, `${label}: shape`);
-      const e = relErr(got.data, ref.data);
+      const e = maxRelErr(got.data, ref.data);
       assert.ok(e <= tol, `${label}: error ${e} > ${tol} on gpujs:${mode}`);
       const s = b.stats();
       assert.deepEqual(s.fallbacks, [], `${label}: gpu.js degraded a kernel`);

@@ -2,8 +2,9 @@
  * The package as a user gets it: built from these sources, packed with `npm pack` (the files that
  * `package.json` lists), installed offline from the npm cache into a fresh project of its own, and
  * used there: the examples in `examples/` run, the README's library example typechecks under
- * strict NodeNext and runs, the `boundary-seg` binary starts, `require()` works, and what the
- * install pulls in is only what the package needs (gpu.js, Dawn and the `gl` build are optional).
+ * strict NodeNext and runs, the `boundary-seg` binary starts, `require()` works, what the
+ * install pulls in is only what the package needs (gpu.js, Dawn and the `gl` build are optional),
+ * and bundled for a browser (the `browser` condition) it imports nothing from Node.
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -11,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { bundleForBrowser, nodeImportChains } from './helpers/bundle.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -127,8 +129,13 @@ describe('the packed package in a fresh project', () => {
       const map = JSON.parse(readFileSync(join(consumer, 'node_modules', pkg.name, f), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
       assert.ok(map.sourcesContent && map.sourcesContent.length === map.sources.length && map.sourcesContent.every((s) => typeof s === 'string' && s.length > 0), `${f} embeds its sources`);
     }
-    // Every module that registers the built-in backends is declared as having side effects.
-    for (const f of pkg.sideEffects) assert.ok(files.includes(f.replace(/^\.\//, '')), `sideEffects lists ${f}, which the package holds`);
+    // Every module that registers the built-in backends is declared as having side effects: the
+    // build's, which the package holds, and the sources' (for bundling this repository), each with its build's.
+    for (const f of pkg.sideEffects.filter((e) => !e.endsWith('.ts'))) assert.ok(files.includes(f.replace(/^\.\//, '')), `sideEffects lists ${f}, which the package holds`);
+    for (const f of pkg.sideEffects.filter((e) => e.endsWith('.ts'))) {
+      const built = `./dist/${f.replace(/^\.\//, '').replace(/\.ts$/, '.js')}`;
+      assert.ok(pkg.sideEffects.includes(built), `sideEffects lists the source ${f} and its build ${built}`);
+    }
   });
 
   test('installing it pulls only its dependencies: gpu.js, Dawn and gl stay optional', () => {
@@ -166,6 +173,18 @@ describe('the packed package in a fresh project', () => {
     ok(run(process.execPath, [tsc, '-p', consumer], consumer), 'tsc on the README example');
     const out = ok(run(process.execPath, [join('out', 'example.js')], consumer), 'the README example');
     assert.match(out, /^0\.666666/m);
+  });
+
+  test('bundled for a browser (the browser condition), the package and its subpaths import nothing from Node', async () => {
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => `${pkg.name}${k.slice(1)}`);
+    const contents = subpaths.map((s, i) => `import * as m${i} from '${s}';`).join('\n') + `\nglobalThis.lib = [${subpaths.map((_, i) => `m${i}`).join(', ')}];\n`;
+    // NOTE: gpu.js is an optional peer, not installed here: the page's bundler leaves it out (external).
+    const b = await bundleForBrowser(consumer, { stdin: { contents, resolveDir: consumer, sourcefile: 'page.js' }, external: ['gpu.js'] });
+    const chains = nodeImportChains(b, 'page.js');
+    assert.deepEqual(chains, [], `Node modules in the browser bundle of the installed package:\n${chains.join('\n')}`);
+    const inputs = Object.keys(b.metafile.inputs);
+    assert.ok(inputs.includes(`node_modules/${pkg.name}/dist/browser.js`), `the browser condition picks dist/browser.js: ${inputs.filter((f) => f.includes(pkg.name)).slice(0, 5).join(', ')}`);
+    assert.ok(!inputs.some((f) => f.endsWith('/dist/backends/register.js') || f.endsWith('/dist/core/host-node.js')), 'no Node registration is bundled');
   });
 
   test('require() of the package, its package.json export, and the binary', () => {

@@ -2,189 +2,19 @@
  * The gpu.js backend (`gpujs`, options `{ mode }`): every primitive compiled by gpu.js to a
  * WebGPU, WebGL (headless-gl), WebAssembly or JavaScript kernel. Results stay on the device
  * between operations; reads are asynchronous; dispatch is synchronous even on WebGPU, whose
- * kernels return Promises (see `buffers.ts`).
+ * kernels return Promises (see `buffers.ts`). This is the Node backend; `browser.ts` is its
+ * counterpart in a page, over the same kernels (`instance.ts`).
  */
-import { countKernels } from '../../core/compile/count.js';
-import type { Backend, BackendDescription, BackendStats } from '../../core/backend.js';
-import type { FusedBatch, FusedBatchRunner, FusedKernel, FusedRunner } from '../../core/compile/fused.js';
-import { BackendError } from '../../core/errors.js';
-import { sizeOf } from '../../core/shape.js';
-import { createCpuBackend } from '../cpu/backend.js';
-import { Store, type GpujsHandle } from './buffers.js';
-import { KernelCache } from './cache.js';
-import { makeFusedBatchCompiler, makeFusedCompiler } from './fused.js';
-import { makeKernels, makeLauncher, PrimStats } from './kernels.js';
-import { openRuntime, resolveMode, type RuntimeInfo } from './runtime.js';
-import { GPUJS_MODES, KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsMode, type GpujsRunMode } from './settings.js';
+import { assembleGpujsBackend, decodeMode, type GpujsBackend, type GpujsInternals } from './instance.js';
+import { openRuntime, resolveMode } from './runtime.js';
+import { GPUJS_MODES } from './settings.js';
 
-/**
- * Counters of a gpu.js backend instance (tests and benchmarks). The `BackendStats` counters, since
- * the backend started:
- * - `kernels`: executions of a primitive (answered on the host or not), a fused group or a fused
- *   batch, however many gpu.js kernels each launches (`launches`); a reshape, which only relabels
- *   a buffer, is not counted;
- * - `submits`: WebGPU only: queue submissions, i.e. kernel runs, uploads and reads (gpu.js
- *   submits once for each); absent in the other modes;
- * - `allocations`: device values (kernel outputs and uploads) that took storage created for them;
- *   GL kernels render into their own texture again once the previous result on it was deleted,
- *   which is not counted.
- */
-export interface GpujsStats extends BackendStats {
-  /** Executions of a primitive, a fused group or a fused batch (a reshape, which only relabels, aside). */
-  readonly kernels: number;
-  /** gpu.js kernels launched (a staged reduction or a fused group of N outputs launches several). */
-  readonly launches: number;
-  readonly allocations: number;
-  /** Kernels compiled since the backend started (the upload kernel included on GL/WebGPU). */
-  readonly compiles: number;
-  readonly evictions: number;
-  readonly cachedKernels: number;
-  /** Device values (textures, buffers, arrays) not freed yet. */
-  readonly deviceValues: number;
-  /** Per primitive (and `fused`): kernel class (or `host` / `view`) → launches, since the last reset. */
-  readonly byPrim: Record<string, Record<string, number>>;
-  /** Kernels that gpu.js degraded to another class, with its reason. */
-  readonly fallbacks: readonly string[];
-}
-
-/** The gpu.js backend: a Backend plus introspection and shutdown. */
-export interface GpujsBackend extends Backend<GpujsHandle> {
-  /** The mode that runs (`auto` resolved). */
-  readonly mode: GpujsRunMode;
-  /** The kernel class every launch is expected to report (`WebGPUKernel`, `HeadlessGLKernel`, …). */
-  readonly expectedKernelClass: string;
-  /** Why `auto` passed over the faster modes. */
-  readonly autoReasons: readonly string[];
-  stats(): GpujsStats;
-  /** Compiles a fused elementwise kernel (see `fused.ts`). */
-  compileFused(kernel: FusedKernel): FusedRunner<GpujsHandle>;
-  /**
-   * Compiles a batch of one fused program over independent segments: each segment runs the fused
-   * kernels of the program over it alone (see `fused.ts`); one `kernels` execution per call, its
-   * gpu.js kernels counted in `launches`.
-   */
-  compileFusedBatch(batch: FusedBatch): FusedBatchRunner<GpujsHandle>;
-  /** Clears the per-primitive launch record. */
-  resetPrimStats(): void;
-  /** Resolves when every scheduled kernel has run. */
-  settle(): Promise<void>;
-  /**
-   * Destroys the kernels and the gpu.js instance; for WebGPU also the device, without which Node
-   * cannot exit (Dawn keeps the process alive while a device or `navigator.gpu` is referenced).
-   */
-  dispose(): Promise<void>;
-}
-
-function decodeMode(options: Readonly<Record<string, unknown>>): GpujsMode {
-  const unknown = Object.keys(options).filter((k) => k !== 'mode');
-  if (unknown.length > 0) throw new BackendError('setBackend', 'options', `gpujs takes { mode }, got unknown option(s) ${unknown.join(', ')}`);
-  const mode = options['mode'] ?? 'auto';
-  if (typeof mode !== 'string' || !(GPUJS_MODES as readonly string[]).includes(mode)) {
-    throw new BackendError('setBackend', 'options.mode', `expected one of ${GPUJS_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
-  }
-  return mode as GpujsMode;
-}
-
-/** Settings for tests: a smaller kernel cache exercises eviction. */
-export interface GpujsInternals {
-  readonly cacheSize?: number;
-}
+export type { GpujsBackend, GpujsInternals, GpujsStats } from './instance.js';
 
 /** Creates the backend (awaits a WebGPU adapter in `auto` and `webgpu` modes). */
 export async function createGpujsBackend(options: Readonly<Record<string, unknown>> = {}, internals: GpujsInternals = {}): Promise<GpujsBackend> {
-  const asked = decodeMode(options);
+  const asked = decodeMode(options, GPUJS_MODES);
   const { mode, reasons } = await resolveMode(asked);
   const rt = await openRuntime(mode);
-  const info: RuntimeInfo = rt.info;
-  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE);
-  const store = new Store(rt, cache);
-  const stats = new PrimStats();
-  const hostCpu = createCpuBackend();
-  const ctx = { rt, store, cache, stats, hostCpu };
-  const launcher = makeLauncher(ctx);
-  const counter = { kernels: 0 };
-  const kernelTable = makeKernels(ctx, launcher);
-  // NOTE: `stats().kernels` counts executions of a primitive or fused group, however many gpu.js
-  // kernels each launches (those are `launches`).
-  const kernels = countKernels(kernelTable, counter, ['reshape']);
-  const compileFusedUncounted = makeFusedCompiler({ ...ctx, launcher, kernels: kernelTable });
-  const compileFused = (k: FusedKernel): FusedRunner<GpujsHandle> => {
-    const run = compileFusedUncounted(k);
-    return (inputs) => {
-      counter.kernels++;
-      return run(inputs);
-    };
-  };
-  // NOTE: a batch is one execution however many segments (and gpu.js launches) it runs.
-  const compileFusedBatch = makeFusedBatchCompiler(compileFusedUncounted, ctx, () => counter.kernels++);
-  const uploadKernels = rt.hostMemory ? 0 : 1;
-  let disposed = false;
-
-  const classesThatRan = (): string[] => {
-    const seen = new Set<string>();
-    for (const m of stats.byPrim.values()) for (const k of m.keys()) if (k !== 'host' && k !== 'view') seen.add(k);
-    return [...seen];
-  };
-
-  const backend: GpujsBackend = {
-    name: 'gpujs',
-    mode,
-    expectedKernelClass: info.kernelClass,
-    autoReasons: reasons,
-    upload: (values, shape) => {
-      const n = sizeOf(shape);
-      const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = values[i]!;
-      if (n <= 1) return store.wrap(store.host(data));
-      if (n > MAX_ELEMENTS) throw new BackendError('tensor', 'shape', `gpujs handles at most 2^24 = ${MAX_ELEMENTS} elements per tensor; got [${shape.join(', ')}]`);
-      return store.wrap(store.device(rt.upload(data), n));
-    },
-    read: (h) => {
-      if (h.released) return Promise.reject(new BackendError('read', 'handle', 'the handle was released'));
-      return store.read(h.buffer);
-    },
-    release: (h) => store.release(h),
-    memory: () => store.memory(),
-    describe: async (): Promise<BackendDescription> => {
-      const ran = classesThatRan();
-      const kernelClass = ran.length === 0 ? info.kernelClass : ran.join(' + ');
-      return {
-        name: 'gpujs',
-        mode,
-        kernelClass: stats.fallbacks.length > 0 ? `${kernelClass} (fallbacks: ${stats.fallbacks.join('; ')})` : kernelClass,
-        renderer: info.renderer,
-        software: info.software,
-        precision: 'float32',
-      };
-    },
-    kernels,
-    compileFused,
-    compileFusedBatch,
-    stats: () => {
-      const c = cache.stats();
-      return {
-        kernels: counter.kernels,
-        launches: store.runs(),
-        ...(rt.async ? { submits: store.runs() + rt.transferSubmits() } : {}),
-        allocations: store.allocations(),
-        compiles: c.compiles + uploadKernels,
-        evictions: c.evictions,
-        cachedKernels: c.size,
-        deviceValues: store.deviceValues(),
-        byPrim: stats.snapshot(),
-        fallbacks: [...stats.fallbacks],
-      };
-    },
-    resetPrimStats: () => stats.reset(),
-    settle: () => store.settle(),
-    dispose: async () => {
-      if (disposed) return;
-      disposed = true;
-      await store.settle();
-      cache.clear();
-      await rt.dispose();
-    },
-  };
-  if (rt.readSync) backend.readSync = (h) => store.readSync(h.buffer);
-  return backend;
+  return assembleGpujsBackend(rt, mode, reasons, internals);
 }

@@ -13,7 +13,7 @@
 import { BackendError } from '../../core/errors.js';
 import type { MemoryInfo } from '../../core/backend.js';
 import type { CacheEntry, KernelCache } from './cache.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime-shared.js';
 
 /** One buffer of values. */
 export interface Buffer {
@@ -235,6 +235,7 @@ export class Store {
   /** Resolves when every scheduled kernel has run (and deferred frees happened). */
   async settle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    await new Promise((r) => setImmediate(r));
+    // NOTE: one macrotask for the deferred frees; pages have no setImmediate (Node's is kept).
+    await new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
   }
 }

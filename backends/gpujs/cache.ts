@@ -4,7 +4,7 @@
  * still alive (a GL texture is read through its kernel's framebuffer).
  */
 import type { KernelSpec } from './codegen.js';
-import { kernelSettings, type GpujsGpu, type GpujsKernel } from './runtime.js';
+import { kernelSettings, type GpujsGpu, type GpujsKernel } from './runtime-shared.js';
 
 /** A compiled kernel and the outputs of it still alive. */
 export interface CacheEntry {

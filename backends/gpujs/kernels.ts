@@ -15,7 +15,7 @@ import type { Arg, Buffer, GpujsHandle, Store } from './buffers.js';
 import * as gen from './codegen.js';
 import { FILTER_GRAD_CHUNK, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
 
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime-shared.js';
 
 /** Kernel specs remembered (cleared when full). */
 const SPEC_MEMO_SIZE = 4096;

@@ -1,81 +1,31 @@
 /**
- * The gpu.js runtime of one backend instance: loads gpu.js (and, for WebGPU, `navigator.gpu` from
- * the pinned `webgpu@0.4.0`), resolves the mode, and moves values between the host and the
- * device. Only this file and `kernels.ts` talk to gpu.js; the settings come from `settings.ts`.
+ * The gpu.js runtime of one backend instance in Node: loads gpu.js (and, for WebGPU,
+ * `navigator.gpu` from the pinned `webgpu@0.4.0`), probes headless GL and Dawn, resolves the
+ * mode, and opens the runtime (`runtime-shared.ts`, shared with the browser's `browser.ts`).
+ * Only this file, `runtime-shared.ts`, `browser.ts` and `kernels.ts` talk to gpu.js; the settings
+ * come from `settings.ts`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
-import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, KERNEL_SETTINGS, SOFTWARE_RENDERERS, UPLOAD_KERNEL_SETTINGS, type GpujsMode, type GpujsRunMode } from './settings.js';
+import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, WEBGPU_VERSION, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContextClass } from './runtime-shared.js';
+import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, SOFTWARE_RENDERERS, type GpujsMode, type GpujsRunMode } from './settings.js';
+
+export { GPUJS_VERSION, kernelSettings, WEBGPU_VERSION } from './runtime-shared.js';
+export type { DeviceResult, GpujsGpu, GpujsKernel, GpujsKernelObject, Runtime, RuntimeInfo } from './runtime-shared.js';
 
 const require = createRequire(import.meta.url);
 
-// ---------------------------------------------------------------------------------------------
-// The parts of gpu.js this backend uses (gpu.js's own typings do not cover its newer modes).
-
-/** gpu.js's kernel object (behind the callable shortcut). */
-export interface GpujsKernelObject {
-  readonly constructor: { readonly name: string };
-  readonly fallbackReason?: string | null;
-  readonly context?: unknown;
-  readonly compiledFragmentShader?: string;
-  readonly compiledSource?: string;
-}
-
-/** A compiled kernel: callable, with the kernel that actually runs behind it. */
-export interface GpujsKernel {
-  (...args: unknown[]): unknown;
-  readonly kernel: GpujsKernelObject;
-  setOutput(output: number[]): GpujsKernel;
-  destroy(removeCanvasReferences?: boolean): void;
-}
-
-/** A `GPU` instance. */
-export interface GpujsGpu {
-  createKernel(source: string, settings: Record<string, unknown>): GpujsKernel;
-  destroy(): Promise<void>;
-}
-
-/** A GL texture or a WebGPU buffer handed out by a pipeline kernel. */
-export interface DeviceResult {
-  toArray(): unknown;
-  delete(): void;
-}
-
-interface WebGpuAdapterInfo {
-  readonly vendor?: string;
-  readonly architecture?: string;
-  readonly description?: string;
-  readonly device?: string;
-  readonly isFallbackAdapter?: boolean;
-}
-interface WebGpuAdapter {
-  readonly info?: WebGpuAdapterInfo;
-}
-interface WebGpuContext {
-  readonly adapter: WebGpuAdapter;
-  readonly device: unknown;
-}
-
+/** The parts of gpu.js's Node build this file uses. */
 interface GpujsModule {
   readonly GPU: new (settings: { mode: string }) => GpujsGpu;
   readonly HeadlessGLKernel: { readonly isSupported: boolean; readonly testContext: GlContext | null };
   readonly WebAssemblyKernel: { readonly isSupported: boolean; readonly isSIMDSupported?: boolean };
-  readonly WebGPUContext: { acquire(): Promise<WebGpuContext>; destroy(): Promise<void> };
-}
-
-interface GlContext {
-  readonly RENDERER: number;
-  readonly VERSION: number;
-  getParameter(p: number): unknown;
+  readonly WebGPUContext: WebGpuContextClass;
 }
 
 let gpujsModule: GpujsModule | undefined;
-
-/** The gpu.js and Dawn versions this backend is built and tested against (peer dependencies of the package). */
-export const GPUJS_VERSION = '2.24.1';
-export const WEBGPU_VERSION = '0.4.0';
 
 /** Whether `e` says that `name` itself (not something it needs) is not installed. */
 function isMissingPackage(e: unknown, name: string): boolean {
@@ -231,75 +181,13 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   return { adapter };
 }
 
+/** Dawn's adapter described (`software` for the fallback adapter and software drivers). */
 function describeAdapter(info: WebGpuAdapterInfo | undefined): { renderer: string; software: boolean } {
-  const renderer = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length > 0).join(' ') || 'WebGPU adapter';
-  const software = Boolean(info?.isFallbackAdapter) || SOFTWARE_RENDERERS.test(renderer);
-  return { renderer: `Dawn: ${renderer}`, software };
+  return describeWebGpuAdapter(info, 'Dawn');
 }
 
 // ---------------------------------------------------------------------------------------------
 // The runtime
-
-/** What `describe()` reports about the device. */
-export interface RuntimeInfo {
-  readonly mode: GpujsRunMode;
-  readonly kernelClass: string;
-  readonly renderer: string;
-  readonly software: boolean;
-}
-
-/** One gpu.js instance in one mode, with host ↔ device transfers. */
-export interface Runtime {
-  readonly info: RuntimeInfo;
-  readonly gpu: GpujsGpu;
-  /** Kernels return Promises (WebGPU): handles may be pending. */
-  readonly async: boolean;
-  /** Device values are plain Float32Arrays (webasm, cpu): uploads and fills need no kernel. */
-  readonly hostMemory: boolean;
-  /** Host values to a device value (a pending one on WebGPU). */
-  upload(values: Float32Array): unknown;
-  /** A device value back to the host. */
-  read(value: unknown): Promise<Float32Array>;
-  /** Synchronous read where the mode allows it. */
-  readSync?(value: unknown): Float32Array;
-  /** Frees a device value. */
-  free(value: unknown): void;
-  /**
-   * Whether a device value that a kernel or an upload just returned occupies storage created for
-   * it, rather than storage gpu.js reused (GL kernels render into their own texture again once
-   * the previous result on it was deleted). Call once per value.
-   */
-  fresh(value: unknown): boolean;
-  /** WebGPU queue submissions made by uploads and reads (kernel runs are counted by the store). */
-  transferSubmits(): number;
-  /** Releases the gpu.js instance (and, for WebGPU, the device: Node cannot exit while it lives). */
-  dispose(): Promise<void>;
-}
-
-function asFloat32(v: unknown, n: number): Float32Array {
-  if (v instanceof Float32Array) return v.length === n ? v : v.slice(0, n);
-  if (ArrayBuffer.isView(v)) return Float32Array.from(v as unknown as ArrayLike<number>).slice(0, n);
-  throw new BackendError('read', 'handle', `gpu.js returned ${Object.prototype.toString.call(v)} where a flat Float32Array was expected`);
-}
-
-/**
- * `fresh` over the storage objects that `storageOf` finds behind device values: a storage object
- * not seen before was created for this value.
- */
-function freshnessBy(storageOf: (value: unknown) => unknown): (value: unknown) => boolean {
-  const seen = new WeakSet<object>();
-  return (value) => {
-    const storage = storageOf(value);
-    if (typeof storage !== 'object' || storage === null) return true;
-    if (seen.has(storage)) return false;
-    seen.add(storage);
-    return true;
-  };
-}
-
-function isDeviceResult(v: unknown): v is DeviceResult {
-  return typeof v === 'object' && v !== null && typeof (v as DeviceResult).toArray === 'function' && typeof (v as DeviceResult).delete === 'function';
-}
 
 /** Opens a runtime in an explicit mode. Throws a BackendError naming what is missing. */
 export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
@@ -335,86 +223,11 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
   const gpu = new gpujs.GPU({ mode });
   const kernelClass = { cpu: 'CPUKernel', webasm: 'WebAssemblyKernel', headlessgl: 'HeadlessGLKernel', webgpu: 'WebGPUKernel' }[mode];
   const runtimeInfo: RuntimeInfo = { mode, kernelClass, ...info };
-
-  if (mode === 'cpu' || mode === 'webasm') {
-    return {
-      info: runtimeInfo,
-      gpu,
-      async: false,
-      hostMemory: true,
-      upload: (values) => values,
-      read: async (v) => (v as Float32Array).slice(),
-      readSync: (v) => (v as Float32Array).slice(),
-      free: () => undefined,
-      fresh: freshnessBy((v) => (ArrayBuffer.isView(v) ? v.buffer : v)),
-      transferSubmits: () => 0,
-      dispose: () => gpu.destroy(),
-    };
-  }
-
-  // GL and WebGPU: host arrays go up through one identity kernel with dynamic sizes.
-  const uploader = gpu.createKernel('function(a) { return a[this.thread.x]; }', { ...UPLOAD_KERNEL_SETTINGS, output: [1] });
-  const upload = (values: Float32Array): unknown => {
-    uploader.setOutput([values.length]);
-    return uploader(values);
-  };
-  // NOTE: build the upload kernel now. On WebGPU a kernel's first call compiles asynchronously and
-  // runs later with whatever output size was set by then; once built, a call submits at once.
-  const warm = (await upload(new Float32Array([0, 0]))) as DeviceResult;
-  warm.delete();
-  if (mode === 'headlessgl') {
-    const readSync = (v: unknown): Float32Array => {
-      if (!isDeviceResult(v)) throw new BackendError('read', 'handle', 'not a GL texture');
-      const out = v.toArray();
-      return out instanceof Float32Array ? out.slice() : asFloat32(out, (out as ArrayLike<number>).length);
-    };
-    return {
-      info: runtimeInfo,
-      gpu,
-      async: false,
-      hostMemory: false,
-      upload,
-      read: async (v) => readSync(v),
-      readSync,
-      free: (v) => (v as DeviceResult).delete(),
-      // a gpu.js GLTexture result wraps a WebGLTexture (`texture`) that clones share
-      fresh: freshnessBy((v) => (typeof v === 'object' && v !== null ? (v as { texture?: unknown }).texture : undefined)),
-      transferSubmits: () => 0,
-      dispose: async () => {
-        uploader.destroy();
-        await gpu.destroy();
-      },
-    };
-  }
-  // NOTE: gpu.js submits once per WebGPU kernel run (the uploads included) and once per read of a
-  // pipeline buffer (`readBufferResult`).
-  let submits = 0;
-  return {
-    info: runtimeInfo,
-    gpu,
-    async: true,
-    hostMemory: false,
-    upload: (values) => {
-      submits++;
-      return upload(values);
-    },
-    read: async (v) => {
-      submits++;
-      const out = await (v as DeviceResult).toArray();
-      return out instanceof Float32Array ? out : asFloat32(out, (out as ArrayLike<number>).length);
-    },
-    free: (v) => (v as DeviceResult).delete(),
-    // NOTE: an immutable pipeline kernel creates a new GPUBuffer for every run (gpu.js
-    // `_ensureOutputBuffer`), so every WebGPU result is fresh storage.
-    fresh: () => true,
-    transferSubmits: () => submits,
-    dispose: async () => {
-      uploader.destroy();
-      await gpu.destroy();
-      webGpuUsers--;
-      await releaseWebGpu();
-    },
-  };
+  if (mode !== 'webgpu') return runtimeOn(gpu, runtimeInfo);
+  return runtimeOn(gpu, runtimeInfo, async () => {
+    webGpuUsers--;
+    await releaseWebGpu();
+  });
 }
 
 /**
@@ -439,9 +252,4 @@ export async function resolveMode(mode: GpujsMode): Promise<{ mode: GpujsRunMode
     reasons.push(`headlessgl: ${r.renderer} is a software renderer`);
   } else reasons.push(`headlessgl: ${gl}`);
   return { mode: 'webasm', reasons };
-}
-
-/** The settings of every compute kernel, with its output size and constants. */
-export function kernelSettings(output: number, constants: Readonly<Record<string, number>>): Record<string, unknown> {
-  return { ...KERNEL_SETTINGS, output: [output], constants: { ...constants } };
 }

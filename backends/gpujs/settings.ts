@@ -11,6 +11,22 @@ export type GpujsRunMode = Exclude<GpujsMode, 'auto'>;
 export const GPUJS_MODES: readonly GpujsMode[] = ['auto', 'webgpu', 'headlessgl', 'webasm', 'cpu'];
 
 /**
+ * The modes of the backend in a browser (`browser.ts`), and `auto`: `webgpu` through the page's
+ * own `navigator.gpu`, `webgl` (gpu.js's `webgl2`, else `webgl`), `cpu` (gpu.js's JavaScript kernels).
+ */
+export type GpujsBrowserMode = 'auto' | 'webgpu' | 'webgl' | 'cpu';
+/** The modes a browser backend instance actually runs on. */
+export type GpujsBrowserRunMode = Exclude<GpujsBrowserMode, 'auto'>;
+
+export const GPUJS_BROWSER_MODES: readonly GpujsBrowserMode[] = ['auto', 'webgpu', 'webgl', 'cpu'];
+
+/** Every mode a runtime runs on, in Node or in a browser. */
+export type GpujsRuntimeMode = GpujsRunMode | GpujsBrowserRunMode;
+
+/** The gpu.js modes tried, in order, for the browser's `webgl` mode. */
+export const WEBGL_GPUJS_MODES = ['webgl2', 'webgl'] as const;
+
+/**
  * Settings of every kernel (`gpu.createKernel(source, { ...KERNEL_SETTINGS, output, constants })`).
  *
  * - `precision: 'single'`: float32 storage and arithmetic (never the lossy 8-bit packing).
@@ -54,7 +70,7 @@ export const UPLOAD_KERNEL_SETTINGS = { ...KERNEL_SETTINGS, dynamicOutput: true,
  * kernel must do the same to give its values. The other modes compute in float32 throughout (GLSL
  * highp, WGSL f32, wasm f32 opcodes; wasm's imported Math functions return f32).
  */
-export const FUSED_ROUNDING: { readonly [M in GpujsRunMode]: boolean } = { cpu: true, webasm: false, headlessgl: false, webgpu: false };
+export const FUSED_ROUNDING: { readonly [M in GpujsRuntimeMode]: boolean } = { cpu: true, webasm: false, headlessgl: false, webgl: false, webgpu: false };
 
 /** Most compiled kernels kept per backend instance; the least recently used one is destroyed. */
 export const KERNEL_CACHE_SIZE = 512;
@@ -79,11 +95,19 @@ export const FILTER_GRAD_CHUNK = 4096;
 export const MAX_KERNEL_INPUTS = 6;
 
 /**
- * Renderer names of software rasterisers: never chosen by `auto`, always `software: true`
- * Matched against GL renderer strings, loaded GL driver libraries and WebGPU adapter
- * descriptions.
+ * Renderer names of software rasterisers: always `software: true`, never chosen by Node's `auto`
+ * (a browser's `auto` takes one only when no hardware device answers). Matched against GL
+ * renderer strings (`WEBGL_debug_renderer_info` in a browser), loaded GL driver libraries and
+ * WebGPU adapter descriptions.
  */
 export const SOFTWARE_RENDERERS = /llvmpipe|softpipe|swiftshader|lavapipe|swrast|software/i;
+
+/**
+ * `WEBGL_debug_renderer_info`'s parameters: the driver's own vendor and renderer strings, which
+ * browsers report behind the masked `VENDOR` / `RENDERER` (e.g. "WebKit WebGL").
+ */
+export const UNMASKED_VENDOR_WEBGL = 0x9245;
+export const UNMASKED_RENDERER_WEBGL = 0x9246;
 
 /** Dawn (`webgpu@0.4.0`) options passed to `create()`. */
 export const DAWN_FLAGS: readonly string[] = [];

@@ -389,12 +389,15 @@ interface ImportDef {
   readonly field: string;
 }
 
-/** Builds a module that imports one shared memory `env.memory` (and optionally functions). */
+/**
+ * Builds a module that imports one memory `env.memory` (and optionally functions): a shared
+ * memory unless `memoryPages.shared` is false (the memory given at instantiation must match).
+ */
 export class ModuleBuilder {
   readonly #funcs: FuncDef[] = [];
   readonly #imports: ImportDef[] = [];
 
-  constructor(readonly memoryPages: { readonly min: number; readonly max: number }) {}
+  constructor(readonly memoryPages: { readonly min: number; readonly max: number; readonly shared?: boolean }) {}
 
   /**
    * Declares an imported function `module.field` (before any `func`: imports come first in the
@@ -457,13 +460,13 @@ export class ModuleBuilder {
     const importTypes = this.#imports.map((i) => typeOf(i.ref));
     const funcTypes = this.#funcs.map((f) => typeOf(f.ref));
     section(1, vec(sigBytes));
-    // imports: the functions, then env.memory (shared, with a maximum)
+    // imports: the functions, then env.memory (limits flag 0x03: shared, with a maximum; 0x01: not shared, with a maximum)
     const imports = this.#imports.map((im, k) => {
       const o = [...name(im.module), ...name(im.field), 0x00];
       uleb(o, importTypes[k]!);
       return o;
     });
-    const imp = [...name('env'), ...name('memory'), 0x02, 0x03];
+    const imp = [...name('env'), ...name('memory'), 0x02, this.memoryPages.shared === false ? 0x01 : 0x03];
     uleb(imp, this.memoryPages.min);
     uleb(imp, this.memoryPages.max);
     section(2, vec([...imports, imp]));

@@ -355,8 +355,8 @@ function importsOf(m: ModuleBuilder, program: Program): FuncRef[] {
  * output (all axes but the last), columns [j0, j1) of each, reading extents, addresses, strides
  * and constants from the parameter block at `params`.
  */
-function buildModule(program: Program, nInputs: number): Uint8Array {
-  const m = new ModuleBuilder(MEMORY_PAGES);
+function buildModule(program: Program, nInputs: number, shared: boolean): Uint8Array {
+  const m = new ModuleBuilder({ ...MEMORY_PAGES, shared });
   const refs = importsOf(m, program);
   // NOTE: a program calling JS functions runs the scalar loop only (one call per element).
   const vector = program.imports.length === 0;
@@ -472,9 +472,9 @@ function batchLayout(program: Program, nInputs: number): { entry: number; count:
  * (`batchLayout`), each with the element body of `buildModule` (the same emitters, the same
  * vector loop and scalar tail) over its range.
  */
-function buildBatchModule(program: Program, nInputs: number): Uint8Array {
+function buildBatchModule(program: Program, nInputs: number, shared: boolean): Uint8Array {
   if (program.rank !== 1 || program.inner.includes('strided')) throw new Error(`batch module of a rank-${program.rank} or strided program`);
-  const m = new ModuleBuilder(MEMORY_PAGES);
+  const m = new ModuleBuilder({ ...MEMORY_PAGES, shared });
   const refs = importsOf(m, program);
   // NOTE: as in `buildModule`, a program calling JS functions runs the scalar loop only.
   const vector = program.imports.length === 0;
@@ -508,18 +508,22 @@ function buildBatchModule(program: Program, nInputs: number): Uint8Array {
   return m.bytes();
 }
 
-/** Process-wide cache of compiled modules, by program key (least recently used first out). */
+/**
+ * Process-wide cache of compiled modules, by program key and whether the memory they import is
+ * shared (least recently used first out).
+ */
 const modules = new Map<string, WasmModule>();
 
-function moduleFor(program: Program, nInputs: number): WasmModule {
-  let mod = modules.get(program.key);
+function moduleFor(program: Program, nInputs: number, shared: boolean): WasmModule {
+  const key = `${shared ? 'shared' : 'single'}:${program.key}`;
+  let mod = modules.get(key);
   if (mod) {
-    modules.delete(program.key);
+    modules.delete(key);
   } else {
-    mod = new Wasm.Module(program.entry === 'run' ? buildModule(program, nInputs) : buildBatchModule(program, nInputs));
+    mod = new Wasm.Module(program.entry === 'run' ? buildModule(program, nInputs, shared) : buildBatchModule(program, nInputs, shared));
     if (modules.size >= MODULE_CACHE_SIZE) modules.delete(modules.keys().next().value as string);
   }
-  modules.set(program.key, mod);
+  modules.set(key, mod);
   return mod;
 }
 
@@ -549,7 +553,7 @@ class FusedSlots {
       this.#loaded.set(program.key, known);
       return known;
     }
-    const mod = moduleFor(program, nInputs);
+    const mod = moduleFor(program, nInputs, this.rt.shared);
     let slot: number;
     if (this.#nextSlot < SLOTS_PER_BACKEND) {
       slot = this.#nextSlot++;

@@ -1,6 +1,7 @@
 /**
- * The `wasm` backend's storage: one shared `WebAssembly.Memory` (seen by the main thread and the
- * workers), carved by a coalescing allocator.
+ * The `wasm` backend's storage: one `WebAssembly.Memory` (shared when workers see it too, ordinary
+ * with one thread), carved by a coalescing allocator. Growing an ordinary memory detaches its old
+ * buffer: views are taken afresh after every allocation (`f32`, `i32`).
  *
  * Requests are rounded up to a size class (4 classes per power of two, multiples of 64 bytes).
  * Released blocks are merged with free neighbours at once (so the free space never splinters into
@@ -59,7 +60,7 @@ const BINS = binOf(2 ** 33) + 1;
 
 /** A block of the heap. */
 export interface Block {
-  /** Byte address in the shared memory. */
+  /** Byte address in the memory. */
   readonly ptr: number;
   /** Bytes asked for. */
   readonly bytes: number;
@@ -85,7 +86,7 @@ export interface HeapStats {
   readonly freeBlocks: number;
 }
 
-/** The allocator over the shared memory. */
+/** The allocator over the memory. */
 export class Heap {
   #top = CONTROL_BYTES;
   readonly #maxBytes: number;
@@ -240,7 +241,7 @@ export class Heap {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
     const refuse = (why: string): never => {
-      throw new BackendError('wasm', 'memory', `cannot allocate ${bytes} bytes (${gib(bytes)}): the shared memory would need ${end} bytes (it has ${have}); ${why}`);
+      throw new BackendError('wasm', 'memory', `cannot allocate ${bytes} bytes (${gib(bytes)}): the memory would need ${end} bytes (it has ${have}); ${why}`);
     };
     if (end > this.#maxBytes) refuse(`its limit is ${this.#maxBytes} bytes (${gib(this.#maxBytes)})`);
     // grow by at least 1/8 of the current size to keep the number of growths small

@@ -30,7 +30,7 @@ export const GEMM_SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4;
 export const DOT_Q = 2;
 export const DOT_O = 4;
 
-/** Memory limits of the module's imported shared memory (64 KiB pages). */
+/** Memory limits of the module's imported memory (64 KiB pages). */
 export const MEMORY_PAGES = { min: 64, max: 65536 } as const;
 
 type P = [string, 'i32' | 'f32'];
@@ -124,11 +124,13 @@ function emitZero(f: FuncBuilder, dst: Local, n: Val, j: Local, end: Local): voi
 export interface KernelOptions {
   /** Fused multiply-add (`f32x4.relaxed_madd`) in the GEMM, convolution and reduction tiles. */
   readonly fma: boolean;
+  /** Import a shared memory (default true; false: an ordinary one, for a single thread). */
+  readonly shared?: boolean;
 }
 
 /** Builds the module. */
 export function buildKernelModule(options: KernelOptions = { fma: false }): Uint8Array {
-  const m = new ModuleBuilder(MEMORY_PAGES);
+  const m = new ModuleBuilder({ ...MEMORY_PAGES, shared: options.shared ?? true });
   const micro: MicroShape = { ...MICRO, fma: options.fma };
 
   // ---------------------------------------------------------------------------------------------
@@ -573,7 +575,7 @@ export type { FuncRef };
 
 /** Whether this runtime validates `f32x4.relaxed_madd` (Node ≥ 22, or Node 20 with `--experimental-wasm-relaxed-simd`). */
 export function relaxedSimdSupported(): boolean {
-  const m = new ModuleBuilder({ min: 1, max: 1 });
+  const m = new ModuleBuilder({ min: 1, max: 1, shared: false });
   m.func('probe', [['a', 'i32']], [], (f, a) => {
     f.store(a, F32x4.relaxedMadd(V128.load(a), V128.load(a), V128.load(a)));
   });

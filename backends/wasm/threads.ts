@@ -1,17 +1,20 @@
 /**
- * Fork-join over `worker_threads`: every worker instantiates the same kernel module on the same
- * shared memory and waits (`Atomics.wait`) on a control block at the bottom of that memory. A job
- * is one exported kernel with one argument list per thread; the main thread posts it, runs its own
- * share, then waits for the workers' shares. Workers are `unref`'d: they never keep the process
- * alive. Until a worker has started (or with one thread) the main thread runs every share itself:
- * the shares are the same, so the results are too.
+ * Fork-join over worker threads (the host's: `core/host.ts`; Node's `worker_threads`): every
+ * worker instantiates the same kernel module on the same shared memory and waits (`Atomics.wait`)
+ * on a control block at the bottom of that memory. A job is one exported kernel with one argument
+ * list per thread; the main thread posts it, runs its own share, then waits for the workers'
+ * shares. Workers never keep the process alive. Until a worker has started (or with one thread)
+ * the main thread runs every share itself: the shares are the same, so the results are too. A pool
+ * of one thread starts no worker and touches neither the control block nor the host: it runs on
+ * any platform, over a memory that need not be shared.
  *
  * Kernels compiled later (the fused elementwise kernels, one small module each) are loaded into a
  * numbered slot with `load`: the main thread instantiates the module at once and posts it to every
- * worker on a message port; a worker reads the port synchronously (`receiveMessageOnPort`) before
- * it runs a job that needs a module it has not loaded yet, so nothing waits for an event loop.
+ * worker on a message port; a worker reads the port synchronously (`receiveMessage`) before it
+ * runs a job that needs a module it has not loaded yet, so nothing waits for an event loop.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { BackendError } from '../../core/errors.js';
+import { getHost, type HostPort, type HostWorker } from '../../core/host.js';
 import { Wasm, type WasmExports, type WasmMemory, type WasmModule } from './wasm-api.js';
 
 /** Most arguments a kernel takes. */
@@ -26,11 +29,9 @@ const ARGS = 1024;
 /** Most threads the control block has room for. */
 export const MAX_THREADS = 8;
 
-// The worker's whole program: a script that works whether Node evaluates it as CommonJS or as
-// an ES module (dynamic import only).
-const WORKER_SOURCE = `
-import('node:worker_threads').then(({ workerData, receiveMessageOnPort }) => {
-  const { memory, module, ctl, tid, names, port } = workerData;
+// The worker's program (see `HostWorkers.start`: it sees `data` and `receiveMessage(port)`).
+const WORKER_PROGRAM = `
+  const { memory, module, ctl, tid, names, port } = data;
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const I = new Int32Array(memory.buffer, ctl, ${ARGS / 4});
   const F = new Float64Array(memory.buffer, ctl + ${ARGS} + tid * ${MAX_ARGS * 8}, ${MAX_ARGS});
@@ -42,12 +43,12 @@ import('node:worker_threads').then(({ workerData, receiveMessageOnPort }) => {
   const loadPosted = () => {
     const posted = Atomics.load(I, ${LOADS});
     while (loaded < posted) {
-      const msg = receiveMessageOnPort(port);
+      const msg = receiveMessage(port);
       if (msg === undefined) {
         Atomics.wait(nap, 0, 0, 1);
         continue;
       }
-      const { id, module: m, name, math } = msg.message;
+      const { id, module: m, name, math } = msg;
       const js = {};
       for (const field of Object.keys(math)) js[field] = Math[math[field]];
       fns[id] = new WebAssembly.Instance(m, { env: { memory }, js }).exports[name];
@@ -78,8 +79,19 @@ import('node:worker_threads').then(({ workerData, receiveMessageOnPort }) => {
     Atomics.store(I, ${DONE} + tid, seen);
     Atomics.notify(I, ${DONE} + tid);
   }
-});
 `;
+
+/**
+ * Checks that this platform can run `threads` threads (1 always; more only where the host has
+ * worker threads: Node).
+ *
+ * @throws BackendError (`threads`) for more than one thread without the host's worker threads.
+ */
+export function checkThreads(threads: number): void {
+  if (threads > 1 && getHost().workers === undefined) {
+    throw new BackendError('wasm', 'threads', `${threads} threads need Node's worker threads, which this host lacks (a browser page has none): here the wasm backend runs on one thread; omit threads or pass threads: 1`);
+  }
+}
 
 /** The `js.*` imports of a module loaded later (`ThreadPool.load`). */
 export interface LoadImports {
@@ -98,9 +110,9 @@ export type Args = readonly number[];
 /** The fork-join pool. Thread 0 is the calling (main) thread. */
 export class ThreadPool {
   readonly size: number;
-  readonly #workers: Worker[] = [];
+  readonly #workers: HostWorker[] = [];
   /** One message port per worker (index t − 1), for modules loaded later. */
-  readonly #ports: MessagePort[] = [];
+  readonly #ports: HostPort[] = [];
   readonly #names: string[];
   readonly #exports: WasmExports;
   readonly #memory: WasmMemory;
@@ -119,16 +131,21 @@ export class ThreadPool {
     this.#exports = exports;
     this.#memory = memory;
     this.#names = Wasm.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    if (this.size === 1) {
+      // NOTE: one thread never reads the control block, so the memory need not be shared (and a
+      // view of a non-shared memory would be detached by its first growth): private arrays.
+      this.#I = new Int32Array(ARGS / 4);
+      this.#F = new Float64Array(MAX_ARGS);
+      return;
+    }
+    checkThreads(this.size);
+    const workers = getHost().workers!;
     this.#I = new Int32Array(memory.buffer, ctl, ARGS / 4);
     this.#F = new Float64Array(memory.buffer, ctl + ARGS, MAX_THREADS * MAX_ARGS);
     for (let t = 1; t < this.size; t++) {
-      // no inherited exec flags: the worker needs no loader (it runs no TypeScript) and starts faster
-      const { port1, port2 } = new MessageChannel();
-      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctl, tid: t, names: this.#names, port: port2 }, transferList: [port2] });
-      w.unref();
-      port1.unref();
-      this.#workers.push(w);
-      this.#ports.push(port1);
+      const { local, remote } = workers.channel();
+      this.#workers.push(workers.start(WORKER_PROGRAM, { memory, module, ctl, tid: t, names: this.#names, port: remote }, [remote]));
+      this.#ports.push(local);
     }
   }
 
@@ -228,10 +245,11 @@ export class ThreadPool {
 
   /** Stops the workers. */
   close(): void {
+    if (this.size === 1) return;
     Atomics.store(this.#I, EXIT, 1);
     Atomics.add(this.#I, SEQ, 1);
     Atomics.notify(this.#I, SEQ);
-    for (const w of this.#workers) void w.terminate();
+    for (const w of this.#workers) w.terminate();
     for (const p of this.#ports) p.close();
   }
 }

@@ -3,7 +3,7 @@
  * with `lib: ES2022` and Node's types, neither of which declares the `WebAssembly` global.
  */
 
-/** A `WebAssembly.Memory` (shared: its buffer is a SharedArrayBuffer). */
+/** A `WebAssembly.Memory` (shared: its buffer is a SharedArrayBuffer; else an ArrayBuffer, detached by growth). */
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;

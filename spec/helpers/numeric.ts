@@ -372,3 +372,22 @@ export async function checkSecondDerivative(name: string, g: (xs: Tensor[]) => T
   };
   return checkDerivative(`${name} (grad of grad)`, F, inputs, options);
 }
+
+/**
+ * Largest |got − ref| / max(1, max |ref| over the finite values of ref): the relative error of a
+ * whole array, scaled by its magnitude. Non-finite values must match exactly (else Infinity); NaN
+ * anywhere else is Infinity.
+ */
+export function maxRelErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let scale = 1;
+  for (let i = 0; i < ref.length; i++) if (Number.isFinite(ref[i]!)) scale = Math.max(scale, Math.abs(ref[i]!));
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (!Number.isFinite(ref[i]!) || !Number.isFinite(got[i]!)) {
+      if (!Object.is(got[i], ref[i])) return Infinity;
+      continue;
+    }
+    err = Math.max(err, Math.abs(got[i]! - ref[i]!) / scale);
+  }
+  return err;
+}
