@@ -93,11 +93,12 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
 /**
  * Parses `argv` (after the command name) against `specs`. `--help`/`-h` sets `help: true`.
  *
- * @throws UsageError naming the flag: unknown flags (with the nearest known flag, see
- * `suggestName`), a missing value, a value of the wrong kind,
+ * @throws UsageError naming the flag: a flag of another command (`elsewhere.takers(flag)`: the
+ * commands that take it) says which commands take it; other unknown flags name the nearest known
+ * flag (see `suggestName`); a missing value, a value of the wrong kind,
  * a flag given twice, or a stray positional argument.
  */
-export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): Record<string, FlagValue> {
+export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], elsewhere?: { readonly command: string; readonly takers: (flag: string) => readonly string[] }): Record<string, FlagValue> {
   const out: Record<string, FlagValue> = {};
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let i = 0; i < argv.length; i++) {
@@ -117,6 +118,8 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       inline = 'false';
     }
     if (!spec) {
+      const takers = elsewhere?.takers(name).filter((c) => c !== elsewhere.command) ?? [];
+      if (takers.length > 0) throw new UsageError(`--${name} does not apply to ${elsewhere!.command} (it is a flag of ${takers.join(', ')}; see --help)`);
       const near = suggestName(name, [...specs.map((s) => s.name), 'help']);
       throw new UsageError(`unknown flag --${name} (${near !== undefined ? `did you mean --${near}?; ` : ''}see --help)`);
     }

@@ -12,6 +12,7 @@ import * as t from 'io-ts';
 import { describeValue } from '../models/codecs.js';
 import { camelCase, kebabCase, parseDecimal, type FlagSpec, type FlagValue } from './args.js';
 import { UsageError } from './errors.js';
+import { suggestName } from './suggest.js';
 
 /** Keys that configure the parsing itself and are never part of a config. */
 const META = new Set(['help', 'config']);
@@ -34,7 +35,11 @@ function stringCodec(spec: FlagSpec): t.Type<string, string, unknown> {
   const values = spec.values;
   const ok = (u: unknown): u is string => typeof u === 'string' && u !== '' && (!values || values.includes(u));
   const expectation = values ? `one of ${values.join(', ')}` : 'a non-empty string';
-  return new t.Type<string, string, unknown>(expectation, ok, (u, c) => (ok(u) ? t.success(u) : t.failure(u, c, `expected ${expectation}, got ${describeValue(u)}`)), t.identity);
+  const near = (u: unknown): string => {
+    const guess = values && typeof u === 'string' ? suggestName(u, values) : undefined;
+    return guess !== undefined ? ` (did you mean ${guess}?)` : '';
+  };
+  return new t.Type<string, string, unknown>(expectation, ok, (u, c) => (ok(u) ? t.success(u) : t.failure(u, c, `expected ${expectation}, got ${describeValue(u)}${near(u)}`)), t.identity);
 }
 
 /** A list: a JSON array, or (in a config file too) a comma-separated string. */

@@ -121,3 +121,16 @@ export const distmapFlags: readonly FlagSpec[] = [
   out('distmap'),
   ...general,
 ];
+
+/** Each command's flags (`backends` has its own two), for messages about a flag given to the wrong command. */
+const FLAGS_BY_COMMAND: Readonly<Record<string, readonly FlagSpec[]>> = {
+  train: trainFlags, experiment: experimentFlags, eval: evalFlags, predict: predictFlags, distmap: distmapFlags,
+};
+
+/**
+ * What `parseArgs` needs to say that a flag belongs to other commands: `command` and, for a flag
+ * name, the commands (of train, experiment, eval, predict, distmap) that take it.
+ */
+export function flagsElsewhere(command: string): { command: string; takers: (flag: string) => string[] } {
+  return { command, takers: (flag) => Object.entries(FLAGS_BY_COMMAND).filter(([, specs]) => specs.some((s) => s.name === flag)).map(([c]) => c) };
+}

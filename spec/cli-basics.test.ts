@@ -87,6 +87,17 @@ describe('did you mean', () => {
     assert.match((await cli(['eval', '--checkpoit=x'])).stderr, /did you mean --checkpoint\?/);
   });
 
+  test("another command's flag says which commands take it; a mistyped value names the nearest value", async () => {
+    const e = await cli(['eval', '--seed', '3']);
+    assert.equal(e.code, 2);
+    assert.equal(e.stderr, 'boundary-seg: error: --seed does not apply to eval (it is a flag of train, experiment; see --help)\n');
+    assert.match((await cli(['predict', '--epochs', '3'])).stderr, /--epochs does not apply to predict \(it is a flag of train, experiment; see --help\)/);
+    assert.match((await cli(['distmap', '--augment', 'flip'])).stderr, /--augment does not apply to distmap \(it is a flag of train, experiment;/);
+    const v = await cli(['train', '--synthetic', '--augment', 'flp']);
+    assert.equal(v.code, 2);
+    assert.match(v.stderr, /--augment: expected one of none, flip, rot90, affine, intensity, gamma, noise, got "flp" \(did you mean flip\?\)\n$/);
+  });
+
   test('no suggestion for a far-off word', async () => {
     const c = await cli(['banana']);
     assert.equal(c.code, 2);

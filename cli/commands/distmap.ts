@@ -12,7 +12,7 @@ import { helpText, parseArgs } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
 import { asData, UsageError } from '../errors.js';
-import { distmapFlags } from '../flags.js';
+import { distmapFlags, flagsElsewhere } from '../flags.js';
 import { mapPreviewPng } from '../render/overlay.js';
 import { safeName } from '../report.js';
 import { checkOutFolder, createOutFolder, defaultOut } from '../runtime.js';
@@ -40,7 +40,7 @@ function stem(file: string): string {
 
 /** `boundary-seg distmap`. Returns the exit code. */
 export async function distmapCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseArgs(argv, distmapFlags);
+  const flags = parseArgs(argv, distmapFlags, flagsElsewhere('distmap'));
   if (flags['help']) {
     io.out(distmapHelp());
     return 0;

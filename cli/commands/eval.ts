@@ -11,7 +11,7 @@ import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
 import { loadData, type DataOptions } from '../datasets.js';
 import { asData, DataError, UsageError } from '../errors.js';
-import { evalFlags } from '../flags.js';
+import { evalFlags, flagsElsewhere } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { checkPredictionFits, checkSliceSize } from '../train-setup.js';
 import { createProgress } from '../progress.js';
@@ -36,7 +36,7 @@ interface EvalFlags extends DataOptions {
 
 /** `boundary-seg eval`. Returns the exit code. */
 export async function evalCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseArgs(argv, evalFlags);
+  const flags = parseArgs(argv, evalFlags, flagsElsewhere('eval'));
   if (flags['help']) {
     io.out(evalHelp());
     return 0;

@@ -24,7 +24,7 @@ import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
 import { loadData, type LoadedDataset } from '../datasets.js';
 import { asData, DataError, UsageError } from '../errors.js';
-import { experimentFlags } from '../flags.js';
+import { experimentFlags, flagsElsewhere } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { classLabel, fmt, markdownTable, meanStd, overlayChoice, plural, toJson, writeCurves, writeOverlays, type CurveSeries } from '../report.js';
@@ -235,7 +235,7 @@ export function withProtocol(o: ExperimentFlags): ExperimentFlags {
 
 /** `boundary-seg experiment`. Returns the exit code. */
 export async function experimentCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseArgs(argv, experimentFlags);
+  const flags = parseArgs(argv, experimentFlags, flagsElsewhere('experiment'));
   if (flags['help']) {
     io.out(experimentHelp());
     return 0;

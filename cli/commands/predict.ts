@@ -16,7 +16,7 @@ import { helpText, parseArgs } from '../args.js';
 import { io } from '../io.js';
 import { resolveConfig } from '../config.js';
 import { asData, DataError, UsageError } from '../errors.js';
-import { predictFlags } from '../flags.js';
+import { predictFlags, flagsElsewhere } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { MAX_SLICE_PIXELS } from '../limits.js';
 import { checkPredictionFits } from '../train-setup.js';
@@ -50,7 +50,7 @@ function outputName(c: ImageCase): string {
 
 /** `boundary-seg predict`. Returns the exit code. */
 export async function predictCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseArgs(argv, predictFlags);
+  const flags = parseArgs(argv, predictFlags, flagsElsewhere('predict'));
   if (flags['help']) {
     io.out(predictHelp());
     return 0;

@@ -24,7 +24,7 @@ import { resolveConfig } from '../config.js';
 import { loadData } from '../datasets.js';
 import { trainingData } from '../../models/data-source.js';
 import { asData, DataError, UsageError } from '../errors.js';
-import { trainFlags } from '../flags.js';
+import { trainFlags, flagsElsewhere } from '../flags.js';
 import { predictSlices } from '../inference.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import { classLabel, curveOf, fmt, overlayChoice, plural, toJson, writeCurves, writeEvalResults, writeOverlays } from '../report.js';
@@ -173,7 +173,7 @@ export async function reportRun(result: TrainResult, data: Dataset, out: string,
 
 /** `boundary-seg train`. Returns the exit code. */
 export async function trainCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseArgs(argv, trainFlags);
+  const flags = parseArgs(argv, trainFlags, flagsElsewhere('train'));
   if (flags['help']) {
     io.out(trainHelp());
     return 0;
