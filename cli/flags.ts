@@ -123,7 +123,7 @@ export const distmapFlags: readonly FlagSpec[] = [
 ];
 
 /** Each command's flags (`backends` has its own two), for messages about a flag given to the wrong command. */
-const FLAGS_BY_COMMAND: Readonly<Record<string, readonly FlagSpec[]>> = {
+export const FLAGS_BY_COMMAND: Readonly<Record<string, readonly FlagSpec[]>> = {
   train: trainFlags, experiment: experimentFlags, eval: evalFlags, predict: predictFlags, distmap: distmapFlags,
 };
 

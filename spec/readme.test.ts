@@ -7,12 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { backendsFlags } from '../cli/commands/backends.js';
-import { distmapFlags, evalFlags, experimentFlags, predictFlags, trainFlags } from '../cli/flags.js';
+import { FLAGS_BY_COMMAND } from '../cli/flags.js';
 import type { FlagSpec } from '../cli/args.js';
 
-const COMMANDS: Record<string, readonly FlagSpec[]> = {
-  train: trainFlags, experiment: experimentFlags, eval: evalFlags, predict: predictFlags, distmap: distmapFlags, backends: backendsFlags,
-};
+const COMMANDS: Record<string, readonly FlagSpec[]> = { ...FLAGS_BY_COMMAND, backends: backendsFlags };
 
 /** The table: one row per set of commands, the flags taken by exactly those, rows by decreasing number of commands. */
 export function flagsByCommandTable(): string {

@@ -31,6 +31,44 @@ export const OVERLAY_COLOURS = {
 /** Opacity of the prediction's fill in an overlay. */
 export const PREDICTION_FILL_ALPHA = 0.3;
 
+/**
+ * Whether upscaled pixel (x, y) lies on the contour of `mask` (label > 0): inside, with a 4-neighbour
+ * outside the mask or outside the image. Contours are one output pixel wide, drawn inside the region.
+ */
+function onContour(mask: ArrayLike<number>, width: number, height: number, scale: number, x: number, y: number): boolean {
+  const at = (xx: number, yy: number) => {
+    if (xx < 0 || yy < 0 || xx >= width * scale || yy >= height * scale) return false;
+    return mask[Math.floor(yy / scale) * width + Math.floor(xx / scale)]! > 0;
+  };
+  return at(x, y) && !(at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1));
+}
+
+/**
+ * The colours of an overlay of `pred` on `image` (`[height, width]` row-major; `gt` and `pred` class
+ * indices) upscaled by `scale`: `put(x, y, rgb)` for every pixel of the (width·scale) ×
+ * (height·scale) picture, row by row. The image in gray (clamped to [0, 1]; NaN black), the
+ * prediction (label > 0) filled translucent in its colour, then the contours (`onContour`) of the
+ * ground truth and of the prediction, `both` where they coincide. The CLI's overlay PNGs and the
+ * playground's overlays both paint with it. Inputs are not checked (the callers do).
+ */
+export function paintOverlay(image: ArrayLike<number>, height: number, width: number, pred: ArrayLike<number>, gt: ArrayLike<number>, scale: number, put: (x: number, y: number, rgb: Rgb) => void): void {
+  for (let y = 0; y < height * scale; y++) {
+    for (let x = 0; x < width * scale; x++) {
+      const p = Math.floor(y / scale) * width + Math.floor(x / scale);
+      const v = Math.min(1, Math.max(0, Number(image[p])));
+      const gray = Number.isNaN(v) ? 0 : Math.round(255 * v);
+      let rgb: Rgb = [gray, gray, gray];
+      if (pred[p]! > 0) rgb = mix(rgb, OVERLAY_COLOURS.prediction, PREDICTION_FILL_ALPHA);
+      const inPred = onContour(pred, width, height, scale, x, y);
+      const inGt = onContour(gt, width, height, scale, x, y);
+      if (inPred && inGt) rgb = OVERLAY_COLOURS.both;
+      else if (inGt) rgb = OVERLAY_COLOURS.groundTruth;
+      else if (inPred) rgb = OVERLAY_COLOURS.prediction;
+      put(x, y, rgb);
+    }
+  }
+}
+
 /** Ends and centre of the distance-map colours: φ < 0 (inside) blue, 0 white, φ > 0 (outside) orange. */
 export const DIVERGING = {
   negative: [0x21, 0x66, 0xac],
@@ -64,12 +102,18 @@ export function divergingColour(v: number, inside: number, outside: number): Rgb
  * that of 0. Each half is scaled by its own extent, as the map is. `width` is at least 3.
  */
 export function drawColourBar(canvas: Canvas, x: number, y: number, width: number, height: number, inside: number, outside: number): void {
+  for (let i = 0; i < width; i++) canvas.fillRect(x + i, y, x + i + 1, y + height, colourBarColour(i, width, inside, outside));
+}
+
+/**
+ * The colour of column `i` of a colour bar `width` columns wide (odd, at least 3) for extents
+ * `inside` and `outside` (see {@link drawColourBar}): `-inside` at 0, 0 in the middle, `outside` at
+ * the right end, each half scaled by its own extent.
+ */
+export function colourBarColour(i: number, width: number, inside: number, outside: number): Rgb {
   const half = (width - 1) / 2;
-  for (let i = 0; i < width; i++) {
-    const f = (i - half) / half; // -1 … 1
-    const colour = divergingColour(f < 0 ? f * inside : f * outside, inside, outside);
-    canvas.fillRect(x + i, y, x + i + 1, y + height, colour);
-  }
+  const f = (i - half) / half; // -1 … 1
+  return divergingColour(f < 0 ? f * inside : f * outside, inside, outside);
 }
 
 /** A distance for a colour-bar label: 3 significant digits, no exponent for everyday sizes. */

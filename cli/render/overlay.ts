@@ -9,7 +9,7 @@
 import { InputError, ShapeError } from '../../core/errors.js';
 import { checkOptionKeys } from '../../core/options.js';
 import { encodePng } from '../../data/png.js';
-import { OVERLAY_COLOURS, PREDICTION_FILL_ALPHA, divergingColour, drawColourBar, formatDistance, mix } from './colour.js';
+import { OVERLAY_COLOURS, PREDICTION_FILL_ALPHA, divergingColour, drawColourBar, formatDistance, mix, paintOverlay } from './colour.js';
 import { textWidth } from './font.js';
 import { Canvas, type Rgb } from './raster.js';
 
@@ -42,18 +42,6 @@ function readScale(op: string, scale: unknown): number {
   if (scale === undefined) return 4;
   if (typeof scale !== 'number' || !Number.isInteger(scale) || scale < 1 || scale > 64) throw new InputError(op, 'options.scale', `expected an integer in [1, 64], got ${String(scale)}`);
   return scale;
-}
-
-/**
- * Whether upscaled pixel (x, y) lies on the contour of `mask` (label > 0): inside, with a 4-neighbour
- * outside the mask or outside the image. Contours are one output pixel wide, drawn inside the region.
- */
-function onContour(mask: Uint8Array, width: number, height: number, scale: number, x: number, y: number): boolean {
-  const at = (xx: number, yy: number) => {
-    if (xx < 0 || yy < 0 || xx >= width * scale || yy >= height * scale) return false;
-    return mask[Math.floor(yy / scale) * width + Math.floor(xx / scale)]! > 0;
-  };
-  return at(x, y) && !(at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1));
 }
 
 /** One entry of an overlay's legend: a swatch (none for a text-only line) and its label. */
@@ -128,20 +116,7 @@ export function overlayPng(image: Float32Array, height: number, width: number, p
   const layout = layoutLegend(items, widths, canvasW);
   const canvas = new Canvas(canvasW, outH + 2 * LEGEND_PAD_Y + LEGEND_ROW * layout.rows, LEGEND_BACKGROUND);
 
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      const p = Math.floor(y / scale) * width + Math.floor(x / scale);
-      const gray = Math.round(255 * Math.min(1, Math.max(0, image[p]!)));
-      let rgb: Rgb = [gray, gray, gray];
-      if (pred[p]! > 0) rgb = mix(rgb, OVERLAY_COLOURS.prediction, PREDICTION_FILL_ALPHA);
-      const inPred = onContour(pred, width, height, scale, x, y);
-      const inGt = onContour(gt, width, height, scale, x, y);
-      if (inPred && inGt) rgb = OVERLAY_COLOURS.both;
-      else if (inGt) rgb = OVERLAY_COLOURS.groundTruth;
-      else if (inPred) rgb = OVERLAY_COLOURS.prediction;
-      canvas.data.set(rgb, 3 * (y * canvasW + x));
-    }
-  }
+  paintOverlay(image, height, width, pred, gt, scale, (x, y, rgb) => canvas.data.set(rgb, 3 * (y * canvasW + x)));
   items.forEach((item, i) => {
     const top = outH + LEGEND_PAD_Y + LEGEND_ROW * layout.row[i]!;
     let x = layout.x[i]!;

@@ -7,33 +7,27 @@
  * `#009E73` (Okabe–Ito, colour-blind safe).
  */
 import { InputError } from '../../browser.js';
+import { axisTicks } from '../../cli/render/chart-layout.js';
+import { OVERLAY_COLOURS, PREDICTION_FILL_ALPHA, paintOverlay } from '../../cli/render/colour.js';
+import type { Rgb } from '../../cli/render/raster.js';
 
-/** An RGB colour, components 0 … 255. */
-export type Rgb = readonly [number, number, number];
+/** An RGB colour, components 0 … 255 (the CLI pictures' type). */
+export type { Rgb } from '../../cli/render/raster.js';
 
-/** The overlay colours, as the CLI's overlays draw them. */
-export const OVERLAY_PALETTE = Object.freeze({
-  groundTruth: Object.freeze([0x00, 0x72, 0xb2] as const),
-  prediction: Object.freeze([0xd5, 0x5e, 0x00] as const),
-  both: Object.freeze([0x00, 0x9e, 0x73] as const),
-}) satisfies Record<string, Rgb>;
+/** The overlay colours: the CLI's (`OVERLAY_COLOURS`). */
+export const OVERLAY_PALETTE = OVERLAY_COLOURS;
 
 /** Opacity of the prediction's fill in an overlay (the CLI's). */
-export const PREDICTION_FILL_ALPHA = 0.3;
+export { PREDICTION_FILL_ALPHA };
 
 /** `#rrggbb` of a colour. */
 export function hex(rgb: Rgb): string {
   return `#${rgb.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
-function mix(under: Rgb, color: Rgb, alpha: number): Rgb {
-  const at = (c: 0 | 1 | 2) => Math.round(under[c] + (color[c] - under[c]) * alpha);
-  return [at(0), at(1), at(2)];
-}
-
 /**
  * The overlay of `pred` on `image` as RGBA pixels of `(width·scale) × (height·scale)`, row-major:
- * the image in gray (clamped to [0, 1]), the prediction (label > 0) filled translucent vermillion,
+ * the image in gray (clamped to [0, 1]; NaN black), the prediction (label > 0) filled translucent vermillion,
  * the contours (one output pixel wide, inside the region: a pixel of the mask with a 4-neighbour
  * outside it or outside the picture) of the ground truth in blue and of the prediction in
  * vermillion, and bluish green where both contours fall, all opaque.
@@ -52,31 +46,14 @@ export function overlayRgba(image: ArrayLike<number>, label: ArrayLike<number>, 
     if (a === null || typeof a !== 'object' || a.length !== hw) throw new InputError(op, name, `expected ${height}×${width} = ${hw} values, got ${a === null || typeof a !== 'object' ? String(a) : `${a.length}`}`);
   }
   const outW = width * scale;
-  const outH = height * scale;
-  const inside = (mask: ArrayLike<number>, x: number, y: number) =>
-    x >= 0 && y >= 0 && x < outW && y < outH && mask[Math.floor(y / scale) * width + Math.floor(x / scale)]! > 0;
-  const onContour = (mask: ArrayLike<number>, x: number, y: number) =>
-    inside(mask, x, y) && !(inside(mask, x - 1, y) && inside(mask, x + 1, y) && inside(mask, x, y - 1) && inside(mask, x, y + 1));
-  const out = new Uint8ClampedArray(outW * outH * 4);
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      const p = Math.floor(y / scale) * width + Math.floor(x / scale);
-      const v = Number(image[p]);
-      const gray = Math.round(255 * (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0));
-      let rgb: Rgb = [gray, gray, gray];
-      if (pred[p]! > 0) rgb = mix(rgb, OVERLAY_PALETTE.prediction, PREDICTION_FILL_ALPHA);
-      const inPred = onContour(pred, x, y);
-      const inGt = onContour(label, x, y);
-      if (inPred && inGt) rgb = OVERLAY_PALETTE.both;
-      else if (inGt) rgb = OVERLAY_PALETTE.groundTruth;
-      else if (inPred) rgb = OVERLAY_PALETTE.prediction;
-      const o = 4 * (y * outW + x);
-      out[o] = rgb[0];
-      out[o + 1] = rgb[1];
-      out[o + 2] = rgb[2];
-      out[o + 3] = 255;
-    }
-  }
+  const out = new Uint8ClampedArray(outW * height * scale * 4);
+  paintOverlay(image, height, width, pred, label, scale, (x, y, rgb) => {
+    const o = 4 * (y * outW + x);
+    out[o] = rgb[0];
+    out[o + 1] = rgb[1];
+    out[o + 2] = rgb[2];
+    out[o + 3] = 255;
+  });
   return out;
 }
 
@@ -91,14 +68,8 @@ export function epochTicks(last: number, count = 6): number[] {
   if (!Number.isInteger(last) || last < 1) throw new InputError('epochTicks', 'last', `expected a positive integer, got ${String(last)}`);
   if (!Number.isInteger(count) || count < 1) throw new InputError('epochTicks', 'count', `expected a positive integer, got ${String(count)}`);
   if (last === 1) return [1];
-  const raw = (last - 1) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const m = raw / power;
-  const step = Math.max(1, (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power);
-  const ticks: number[] = [];
-  for (let v = Math.ceil(1 / step) * step; v <= last; v += step) ticks.push(v);
-  if (ticks[0] !== 1 && (ticks.length === 0 || ticks[0]! - 1 >= step / 2)) ticks.unshift(1);
-  return ticks;
+  // the CLI's integer axis: a nice step of at least 1, and epoch 1 in front when the first multiple is far from it
+  return axisTicks(1, last, count, true).values;
 }
 
 /**

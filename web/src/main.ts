@@ -13,7 +13,7 @@
  * computed.
  */
 import { InputError, add, dispose, scope, setBackend, tensor } from '../../browser.js';
-import { OVERLAY_COLOURS, divergingColour, formatDistance } from '../../cli/render/colour.js';
+import { OVERLAY_COLOURS, divergingColour, formatDistance, colourBarColour } from '../../cli/render/colour.js';
 import type { PlaygroundApi, PlaygroundConvention, PlaygroundResults, PresetName } from './api.js';
 import { boundaryLossCurve, computeGeometry, readBinaryMask, readBlend, type BlendCurve } from './geometry.js';
 import { PRESET_NAMES, isPresetName, presetMasks } from './presets.js';
@@ -265,11 +265,7 @@ function drawSigned(canvas: HTMLCanvasElement, barId: string, values: readonly n
   const outside = max;
   putPixels(canvas, N, N, (q) => divergingColour(values[q]!, inside, outside));
   const width = 257;
-  const half = (width - 1) / 2;
-  putPixels(element(barId, HTMLCanvasElement), width, 1, (i) => {
-    const f = (i - half) / half;
-    return divergingColour(f < 0 ? f * inside : f * outside, inside, outside);
-  });
+  putPixels(element(barId, HTMLCanvasElement), width, 1, (i) => colourBarColour(i, width, inside, outside));
   setText(`${prefix}-min`, `min ${format(min)}`);
   setText(`${prefix}-max`, `max ${format(max)}`);
 }

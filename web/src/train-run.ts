@@ -8,9 +8,10 @@
  * messages (the seconds aside).
  */
 import {
-  dispose, getBackend, InputError, rebalance, setBackend, syntheticWmh, train, trainDefaults, trainingData,
-  type ScheduleSpec, type TrainConfig,
+  dispose, getBackend, InputError, objective, setBackend, syntheticWmh, train, trainDefaults, trainingData,
+  type TrainConfig,
 } from '../../browser.js';
+import { scheduleSpec } from '../../cli/schedules.js';
 
 /** The two settings the panel compares. */
 export type TrainSetting = 'gdl' | 'gdl+boundary';
@@ -157,8 +158,7 @@ export function checkTrainSettingOptions(options: TrainSettingOptions): Required
 /** The loss list and schedule spec of a setting. */
 function objectiveOf(setting: TrainSetting, schedule: TrainSchedule, epochs: number): Pick<TrainConfig, 'losses' | 'schedule'> {
   if (setting === 'gdl') return { losses: ['gdl'], schedule: { name: 'constant' } };
-  const spec: ScheduleSpec = schedule === 'rebalance' ? { name: 'rebalance' } : { name: 'rebalance', floorAtEpoch: Math.max(1, epochs - 1) };
-  return { losses: ['gdl', 'boundary'], schedule: spec };
+  return { losses: ['gdl', 'boundary'], schedule: scheduleSpec(schedule, epochs) };
 }
 
 /**
@@ -171,8 +171,9 @@ function objectiveOf(setting: TrainSetting, schedule: TrainSchedule, epochs: num
 export function scheduleNote(setting: TrainSetting, schedule: TrainSchedule, epochs: number): string {
   checkTrainSettingOptions({ setting, schedule, epochs, seed: 0 });
   if (setting === 'gdl') return 'GDL alone, weight 1 every epoch';
-  const f = rebalance(schedule === 'rebalance' ? {} : { floorAtEpoch: Math.max(1, epochs - 1) });
-  const weight = (e: number) => Number(f(e, epochs)[1]!.toFixed(2));
+  const { losses, schedule: spec } = objectiveOf(setting, schedule, epochs);
+  const weights = objective(losses, spec, 2);
+  const weight = (e: number) => Number(weights.weights(e, epochs)[1]!.toFixed(2));
   const what = schedule === 'rebalance'
     ? 'rebalance (the paper\'s α = max(0.01, 1 − 0.01·e))'
     : `rebalance-stretched (α falls linearly to 0.01 at epoch ${epochs})`;
