@@ -130,8 +130,8 @@ after(async () => {
 
 // The UNet-d3-b16 training step compiled by jit on WebGPU (in CI: lavapipe, a software adapter),
 // at 32×32 b2: the values of the eager step, the kernel class that ran, and what one replayed
-// step costs in kernels, queue submissions and fresh buffers (reported: gpu.js submits once per
-// kernel, so the submissions fall with the kernels).
+// step costs: at most 150 fused groups and kernels, at most 2 queue submissions (the replay and the
+// loss read share one), no fresh buffer and no new bind group.
 if (targets.some((t) => t.label === 'gpujs:webgpu')) {
   test('gpujs:webgpu: the UNet-d3-b16 jit training step at 32×32 b2 gives the eager loss and parameters within 1e-3', async () => {
     await core.setBackend('gpujs', { mode: 'webgpu' });
@@ -150,12 +150,14 @@ if (targets.some((t) => t.label === 'gpujs:webgpu')) {
     const eager = core.scope(() => step(...args));
     const jitted = core.jit(step);
     const first = jitted(...args);
+    await b.settle(); // the eager step and the first call (which compiles) run before the count
     const s0 = b.stats();
     const second = jitted(...args);
-    const [lossEager, lossJit] = [(await eager[0].data())[0]!, (await second[0].data())[0]!];
+    const lossJit = (await second[0].data())[0]!;
     const s1 = b.stats();
+    const lossEager = (await eager[0].data())[0]!;
     const plan = jitted.lastPlan()!;
-    console.log(`gpujs:webgpu UNet-d3-b16 jit step 32x32 b2: ${plan.kernels} kernels in the plan; one replay: ${s1.kernels - s0.kernels} kernels, ${s1.launches - s0.launches} gpu.js launches, ${(s1.submits ?? 0) - (s0.submits ?? 0)} submits (read-back included), ${s1.allocations - s0.allocations} fresh buffers; ${(await b.describe()).kernelClass}`);
+    console.log(`gpujs:webgpu UNet-d3-b16 jit step 32x32 b2: ${plan.kernels} kernels in the plan (${plan.fusedGroups} fused groups); one replay: ${s1.kernels - s0.kernels} kernels, ${s1.launches - s0.launches} dispatches, ${(s1.submits ?? 0) - (s0.submits ?? 0)} submits (read-back included), ${s1.allocations - s0.allocations} fresh buffers, ${(s1.bindGroups ?? 0) - (s0.bindGroups ?? 0)} new bind groups; ${(await b.describe()).kernelClass}`);
     assert.ok(Math.abs(lossJit - lossEager) <= 1e-3 * Math.max(1, Math.abs(lossEager)), `loss: jit ${lossJit} vs eager ${lossEager}`);
     const [pe, pj] = [core.treeLeaves(eager[1]), core.treeLeaves(second[1])];
     for (let i = 0; i < pe.length; i++) {
@@ -165,9 +167,52 @@ if (targets.some((t) => t.label === 'gpujs:webgpu')) {
       assert.ok(err <= 1e-3, `parameter ${i}: max difference ${err}`);
     }
     assert.equal(s1.kernels - s0.kernels, plan.kernels, 'stats() counts what the plan launches');
+    assert.ok(plan.kernels <= 150, `${plan.kernels} kernels (primitives and fused groups) per step`);
+    assert.ok((s1.submits ?? Infinity) - (s0.submits ?? 0) <= 2, `${(s1.submits ?? 0) - (s0.submits ?? 0)} submissions per replayed step`);
+    assert.equal(s1.allocations - s0.allocations, 0, 'a replayed step takes every buffer from the pool');
     assert.match((await b.describe()).kernelClass ?? '', /WebGPUKernel/);
     assert.equal((await b.describe()).software, true, 'lavapipe is a software adapter, never a GPU run');
     core.dispose([eager, first, second, params, state, slots, images, target, dist]);
+    jitted.clear();
+  });
+
+  test('gpujs:webgpu: training with the state threaded through (donated) settles into replays that create no buffer and no bind group', async () => {
+    await core.setBackend('gpujs', { mode: 'webgpu' });
+    const b = core.getBackend() as GpujsBackend;
+    const { model, opt, step } = unetStep();
+    let { params, state } = model.init(core.key(1));
+    let slots = core.scope(() => {
+      const s = opt.init(params);
+      return { m: s.m, v: s.v };
+    });
+    const images = core.tensor(host(2 * 32 * 32, 21, 1), [2, 1, 32, 32]);
+    const target = core.oneHot(core.tensor(Float32Array.from(host(2 * 32 * 32, 22, 1), (v) => (v > 0.8 ? 1 : 0)), [2, 32, 32]), 2);
+    const dist = core.tensor(host(2 * 2 * 32 * 32, 23, 2), [2, 2, 32, 32]);
+    const jitted = core.jit(step, { donate: [0, 2] });
+    const rows: string[] = [];
+    let settled = -1;
+    // NOTE: run sites take back their own buffers; the parameters that share a size trade buffers
+    // for a few steps (each step's outputs must avoid its inputs) before the bind groups repeat.
+    for (let t = 0; t < 14 && settled < 0; t++) {
+      await b.settle();
+      const s0 = b.stats();
+      const [loss, p1, s1, sl1] = jitted(params, state, slots, images, target, dist, [0.9, 0.1], opt.scalars(t));
+      const value = (await loss.data())[0]!;
+      const s2 = b.stats();
+      loss.dispose();
+      [params, state, slots] = [p1, s1, sl1];
+      assert.ok(Number.isFinite(value), `step ${t + 1}: loss ${value}`);
+      const [submits, fresh, groups] = [s2.submits! - s0.submits!, s2.allocations - s0.allocations, s2.bindGroups! - s0.bindGroups!];
+      rows.push(`${t + 1}: ${submits} submits, ${fresh} fresh, ${groups} bind groups`);
+      if (t > 0) {
+        assert.ok(submits <= 2, `step ${t + 1}: ${submits} submissions`);
+        assert.equal(fresh, 0, `step ${t + 1}: ${fresh} fresh buffers`);
+      }
+      if (t > 0 && groups === 0) settled = t + 1;
+    }
+    console.log(`gpujs:webgpu threaded 32x32 b2 steps: ${rows.join('; ')}`);
+    assert.ok(settled > 0, `no step without new bind groups: ${rows.join('; ')}`);
+    core.dispose([params, state, slots, images, target, dist]);
     jitted.clear();
   });
 }

@@ -15,7 +15,7 @@
 import type { Backend } from '../../core/backend.js';
 import { BackendError } from '../../core/errors.js';
 import { assembleGpujsBackend, decodeMode, type GpujsBackend, type GpujsInternals } from './instance.js';
-import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContextClass } from './runtime-shared.js';
+import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContext, type WebGpuContextClass } from './runtime-shared.js';
 import {
   ADAPTER_OPTIONS,
   GPUJS_BROWSER_MODES,
@@ -293,9 +293,10 @@ async function openBrowserRuntime(gpujs: GpujsBrowserLibrary, choice: BrowserMod
     }
     case 'webgpu': {
       let described: { renderer: string; software: boolean };
+      let ctx: WebGpuContext;
       try {
         // the device gpu.js's kernels share, acquired once now (and its adapter described)
-        const ctx = await gpujs.WebGPUContext.acquire();
+        ctx = await gpujs.WebGPUContext.acquire();
         described = await describeBrowserAdapter(ctx.adapter as BrowserGpuAdapter);
       } catch (e) {
         throw new BackendError('setBackend', 'options.mode', `webgpu: gpu.js could not open a WebGPU device: ${String((e as Error)?.message ?? e)}`);
@@ -307,7 +308,7 @@ async function openBrowserRuntime(gpujs: GpujsBrowserLibrary, choice: BrowserMod
         if (webGpuUsers === 0) await gpujs.WebGPUContext.destroy();
       };
       try {
-        return await runtimeOn(start('webgpu'), info, released);
+        return await runtimeOn(start('webgpu'), info, released, ctx);
       } catch (e) {
         await released();
         throw e;

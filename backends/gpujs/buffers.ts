@@ -160,6 +160,13 @@ export class Store {
       this.#runs++;
       return this.device(out, size, entry);
     }
+    if (this.#rt.dispatch) {
+      // WebGPU: the backend's queue records the run and hands out its output at once.
+      for (const b of buffers) if (b.pending !== undefined) throw new BackendError('kernel', 'input', 'a WebGPU input is still pending');
+      const out = this.#rt.dispatch(entry.kernel, args.map((a) => (typeof a === 'number' ? a : a.value)), size);
+      this.#runs++;
+      return this.device(out, size, entry);
+    }
     // counted when dispatched: the run itself may wait for pending inputs
     this.#runs++;
     for (const b of buffers) b.readers++;
@@ -235,6 +242,7 @@ export class Store {
   /** Resolves when every scheduled kernel has run (and deferred frees happened). */
   async settle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (this.#rt.settle) await this.#rt.settle();
     // NOTE: one macrotask for the deferred frees; pages have no setImmediate (Node's is kept).
     await new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
   }

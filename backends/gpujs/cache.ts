@@ -31,9 +31,13 @@ export class KernelCache {
   #compiles = 0;
   #evictions = 0;
 
-  constructor(gpu: GpujsGpu, limit: number) {
+  readonly #destroyed: ((kernel: GpujsKernel) => void) | undefined;
+
+  /** `destroyed`: told of every kernel the cache destroys (the WebGPU queue drops what it kept for it). */
+  constructor(gpu: GpujsGpu, limit: number, destroyed?: (kernel: GpujsKernel) => void) {
     this.#gpu = gpu;
     this.#limit = limit;
+    this.#destroyed = destroyed;
   }
 
   /** The kernel of a spec, compiled on first use. */
@@ -44,7 +48,7 @@ export class KernelCache {
       this.#entries.set(spec.key, hit);
       return hit;
     }
-    const kernel = this.#gpu.createKernel(spec.source, kernelSettings(spec.size, spec.constants));
+    const kernel = this.#gpu.createKernel(spec.source, kernelSettings(spec.threads ?? spec.size, spec.constants));
     this.#compiles++;
     const entry: CacheEntry = { key: spec.key, kernel, liveOutputs: 0, evicted: false, destroyed: false };
     this.#entries.set(spec.key, entry);
@@ -67,7 +71,13 @@ export class KernelCache {
   #maybeDestroy(entry: CacheEntry): void {
     if (!entry.evicted || entry.destroyed || entry.liveOutputs > 0) return;
     entry.destroyed = true;
+    this.#destroyed?.(entry.kernel);
     entry.kernel.destroy();
+  }
+
+  /** The keys of the kernels in the cache, least recently used first. */
+  keys(): string[] {
+    return [...this.#entries.keys()];
   }
 
   stats(): CacheStats {
@@ -80,6 +90,7 @@ export class KernelCache {
       e.evicted = true;
       if (!e.destroyed) {
         e.destroyed = true;
+        this.#destroyed?.(e.kernel);
         e.kernel.destroy();
       }
     }

@@ -30,6 +30,11 @@ export interface KernelSpec {
   readonly constants: Readonly<Record<string, number>>;
   /** Flat output size (≥ 1). */
   readonly size: number;
+  /**
+   * Threads (default `size`): a blocked kernel computes `size / threads` consecutive outputs per
+   * thread and returns them as gpu.js `Array(n)` (WebGPU only: its outputs are flat buffers).
+   */
+  readonly threads?: number;
 }
 
 /** Builds one kernel's source, collecting its constants. */
@@ -96,9 +101,9 @@ class Source {
     return terms.length === 0 ? '0' : terms.join(' + ');
   }
 
-  build(args: readonly string[], key: string, size: number): KernelSpec {
+  build(args: readonly string[], key: string, size: number, threads?: number): KernelSpec {
     const source = `function(${args.join(', ')}) {\n  ${this.lines.join('\n  ')}\n}`;
-    return { key, source, constants: { ...this.constants }, size };
+    return threads === undefined ? { key, source, constants: { ...this.constants }, size } : { key, source, constants: { ...this.constants }, size, threads };
   }
 }
 
@@ -551,6 +556,93 @@ export function conv2d(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]
   src.emit('}');
   src.emit('return acc;');
   return src.build([argName(0), argName(1)], keyOf('conv2d', g, convKey(p), kinds), g.n * g.o * g.ho * g.wo);
+}
+
+/**
+ * Output pixels per thread of the blocked convolution kernels (`conv2dBlocked`,
+ * `conv2dBackpropInputBlocked`), returned as gpu.js `Array(4)`.
+ */
+export const CONV_BLOCK = 4;
+
+/**
+ * y = conv2d(x, w) with `CONV_BLOCK` consecutive output pixels of a row per thread: each weight is
+ * loaded once for the four, and neighbouring input pixels are shared. Requires W' divisible by
+ * `CONV_BLOCK`. Every output sums the same terms in the same order as `conv2d`.
+ */
+export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
+  const B = CONV_BLOCK;
+  if (g.wo % B !== 0 || kinds.some((k) => k !== 'array')) throw new Error(`conv2dBlocked needs W' divisible by ${B} and array operands`);
+  const src = new Source();
+  const C = (name: string, v: number) => src.c(name, v);
+  src.emit('const o = this.thread.x;');
+  const [n, oc, oh, ob] = decompose4(src, [g.n, g.o, g.ho, g.wo / B]);
+  const [grp] = groupOf(src, oc, g.og, p.groups);
+  src.emit(`const xc = ${n} * ${C('c', g.c)} + ${grp} * ${C('cg', g.cg)};`);
+  src.emit(`const wo = ${oc} * ${C('cgw', g.cg)};`);
+  src.emit(`const ih0 = ${oh} * ${C('sh', p.stride[0])} - ${C('pt', p.padding[0])};`);
+  src.emit(`const iw0 = ${ob} * ${C('bsw', B * p.stride[1])} - ${C('pl', p.padding[2])};`);
+  for (let k = 0; k < B; k++) src.emit(`let a${k} = 0;`);
+  src.emit(`for (let ci = 0; ci < ${C('ncg', g.cg)}; ci++) {`);
+  src.emit(`  for (let i = 0; i < ${C('kh', g.kh)}; i++) {`);
+  src.emit(`    const ih = ih0 + i * ${C('dh', p.dilation[0])};`);
+  src.emit(`    if (ih >= 0 && ih < ${C('h', g.h)}) {`);
+  src.emit(`      const xr = ((xc + ci) * ${C('h2', g.h)} + ih) * ${C('w2', g.w)};`);
+  src.emit(`      for (let j = 0; j < ${C('kw', g.kw)}; j++) {`);
+  src.emit(`        const wv = x1[((wo + ci) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)} + j];`);
+  src.emit(`        const iwj = iw0 + j * ${C('dw', p.dilation[1])};`);
+  for (let k = 0; k < B; k++) {
+    const iw = k === 0 ? 'iwj' : `iwj + ${C(`sw${k}`, k * p.stride[1])}`;
+    src.emit(`        const iw${k} = ${iw};`);
+    src.emit(`        if (iw${k} >= 0 && iw${k} < ${C('w', g.w)}) { a${k} += x0[xr + iw${k}] * wv; }`);
+  }
+  src.emit('      }');
+  src.emit('    }');
+  src.emit('  }');
+  src.emit('}');
+  src.emit(`return [${Array.from({ length: B }, (_, k) => `a${k}`).join(', ')}];`);
+  const size = g.n * g.o * g.ho * g.wo;
+  return src.build([argName(0), argName(1)], keyOf('conv2dBlocked', B, g, convKey(p), kinds), size, size / B);
+}
+
+/**
+ * dx = conv2dBackpropInput(dy, w) for stride 1, with `CONV_BLOCK` consecutive input pixels of a
+ * row per thread (each weight loaded once for the four). Requires stride 1 and W divisible by
+ * `CONV_BLOCK`. Every output sums the same terms in the same order as `conv2dBackpropInput`.
+ */
+export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
+  const B = CONV_BLOCK;
+  if (g.w % B !== 0 || p.stride[0] !== 1 || p.stride[1] !== 1 || kinds.some((k) => k !== 'array')) {
+    throw new Error(`conv2dBackpropInputBlocked needs stride 1, W divisible by ${B} and array operands`);
+  }
+  const src = new Source();
+  const C = (name: string, v: number) => src.c(name, v);
+  src.emit('const o = this.thread.x;');
+  const [n, ch, ih, ib] = decompose4(src, [g.n, g.c, g.h, g.w / B]);
+  const [grp, ci] = groupOf(src, ch, g.cg, p.groups);
+  src.emit(`const dyn = ${n} * ${C('o', g.o)} + ${grp} * ${C('og', g.og)};`);
+  src.emit(`const wg = ${grp} * ${C('og2', g.og)};`);
+  src.emit(`const th0 = ${ih} + ${C('pt', p.padding[0])};`);
+  src.emit(`const tw0 = ${ib} * ${C('b', B)} + ${C('pl', p.padding[2])};`);
+  for (let k = 0; k < B; k++) src.emit(`let a${k} = 0;`);
+  src.emit(`for (let ol = 0; ol < ${C('nog', g.og)}; ol++) {`);
+  src.emit(`  for (let i = 0; i < ${C('kh', g.kh)}; i++) {`);
+  src.emit(`    const th = th0 - i * ${C('dh', p.dilation[0])};`);
+  src.emit(`    if (th >= 0 && th < ${C('hlim', g.ho)}) {`);
+  src.emit(`      const dyr = ((dyn + ol) * ${C('ho', g.ho)} + th) * ${C('wo', g.wo)};`);
+  src.emit(`      for (let j = 0; j < ${C('kw', g.kw)}; j++) {`);
+  src.emit(`        const wv = x1[(((wg + ol) * ${C('cg', g.cg)} + ${ci}) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)} + j];`);
+  src.emit(`        const twj = tw0 - j * ${C('dw', p.dilation[1])};`);
+  for (let k = 0; k < B; k++) {
+    src.emit(`        const tw${k} = ${k === 0 ? 'twj' : `twj + ${k}`};`);
+    src.emit(`        if (tw${k} >= 0 && tw${k} < ${C('wlim', g.wo)}) { a${k} += x0[dyr + tw${k}] * wv; }`);
+  }
+  src.emit('      }');
+  src.emit('    }');
+  src.emit('  }');
+  src.emit('}');
+  src.emit(`return [${Array.from({ length: B }, (_, k) => `a${k}`).join(', ')}];`);
+  const size = g.n * g.c * g.h * g.w;
+  return src.build([argName(0), argName(1)], keyOf('conv2dBackpropInputBlocked', B, g, convKey(p), kinds), size, size / B);
 }
 
 /**

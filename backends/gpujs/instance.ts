@@ -23,8 +23,9 @@ import { KERNEL_CACHE_SIZE, MAX_ELEMENTS, type GpujsRunMode, type GpujsRuntimeMo
  * - `kernels`: executions of a primitive (answered on the host or not), a fused group or a fused
  *   batch, however many gpu.js kernels each launches (`launches`); a reshape, which only relabels
  *   a buffer, is not counted;
- * - `submits`: WebGPU only: queue submissions, i.e. kernel runs, uploads and reads (gpu.js
- *   submits once for each); absent in the other modes;
+ * - `submits`: WebGPU only: `queue.submit` calls. The backend's queue records kernel runs and
+ *   submits them together (a `jit` replay is one submission; a read submits what is queued with
+ *   its copy); uploads are `queue.writeBuffer` calls and submit nothing. Absent in the other modes;
  * - `allocations`: device values (kernel outputs and uploads) that took storage created for them;
  *   GL kernels render into their own texture again once the previous result on it was deleted,
  *   which is not counted.
@@ -35,7 +36,11 @@ export interface GpujsStats extends BackendStats {
   /** gpu.js kernels launched (a staged reduction or a fused group of N outputs launches several). */
   readonly launches: number;
   readonly allocations: number;
-  /** Kernels compiled since the backend started (the upload kernel included on GL/WebGPU). */
+  /** WebGPU only: bind groups created since the backend started (a replayed plan creates none). */
+  readonly bindGroups?: number;
+  /** WebGPU only: released buffers waiting in the pool for the next output or upload of their size. */
+  readonly pooledBuffers?: number;
+  /** Kernels compiled since the backend started (the upload kernel included on GL). */
   readonly compiles: number;
   readonly evictions: number;
   readonly cachedKernels: number;
@@ -69,8 +74,20 @@ export interface GpujsBackend<M extends GpujsRuntimeMode = GpujsRunMode> extends
   compileFusedBatch(batch: FusedBatch): FusedBatchRunner<GpujsHandle>;
   /** Clears the per-primitive launch record. */
   resetPrimStats(): void;
+  /**
+   * The keys of the compiled kernels in the cache (template, shapes, parameters, argument kinds),
+   * least recently used first: which kernel variants ran (e.g. `conv2dBlocked|…`).
+   */
+  compiledKernels(): readonly string[];
   /** Resolves when every scheduled kernel has run. */
   settle(): Promise<void>;
+  /**
+   * WebGPU: submits the recorded kernel runs now rather than when the current synchronous code
+   * returns (resolves once submitted), and `gpuDone()` resolves once the device has run them: for
+   * timing a step's phases. Elsewhere both resolve at once (kernels run when called).
+   */
+  flush(): Promise<void>;
+  gpuDone(): Promise<void>;
   /**
    * Destroys the kernels and the gpu.js instance; for WebGPU also the device, without which Node
    * cannot exit (Dawn keeps the process alive while a device or `navigator.gpu` is referenced).
@@ -92,9 +109,13 @@ export function decodeMode<M extends string>(options: Readonly<Record<string, un
   return mode as M;
 }
 
-/** Settings for tests: a smaller kernel cache exercises eviction. */
+/**
+ * Settings for tests and benchmarks: a smaller kernel cache exercises eviction; `blockedConvolutions:
+ * false` keeps WebGPU's convolutions at one output per thread (the variant they replaced).
+ */
 export interface GpujsInternals {
   readonly cacheSize?: number;
+  readonly blockedConvolutions?: boolean;
 }
 
 /**
@@ -104,11 +125,11 @@ export interface GpujsInternals {
  */
 export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mode: M, reasons: readonly string[], internals: GpujsInternals = {}): GpujsBackend<M> {
   const info: RuntimeInfo = rt.info;
-  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE);
+  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE, rt.forget);
   const store = new Store(rt, cache);
   const stats = new PrimStats();
   const hostCpu = createCpuBackend();
-  const ctx = { rt, store, cache, stats, hostCpu };
+  const ctx = { rt, store, cache, stats, hostCpu, blockedConvolutions: rt.dispatch !== undefined && internals.blockedConvolutions !== false };
   const launcher = makeLauncher(ctx);
   const counter = { kernels: 0 };
   const kernelTable = makeKernels(ctx, launcher);
@@ -125,7 +146,7 @@ export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mo
   };
   // NOTE: a batch is one execution however many segments (and gpu.js launches) it runs.
   const compileFusedBatch = makeFusedBatchCompiler(compileFusedUncounted, ctx, () => counter.kernels++);
-  const uploadKernels = rt.hostMemory ? 0 : 1;
+  const uploadKernels = rt.hostMemory || rt.dispatch ? 0 : 1;
   let disposed = false;
 
   const classesThatRan = (): string[] => {
@@ -173,7 +194,7 @@ export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mo
       return {
         kernels: counter.kernels,
         launches: store.runs(),
-        ...(rt.async ? { submits: store.runs() + rt.transferSubmits() } : {}),
+        ...(rt.queueStats ? { submits: rt.queueStats().submits, bindGroups: rt.queueStats().bindGroupsCreated, pooledBuffers: rt.queueStats().pooled } : {}),
         allocations: store.allocations(),
         compiles: c.compiles + uploadKernels,
         evictions: c.evictions,
@@ -184,7 +205,10 @@ export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mo
       };
     },
     resetPrimStats: () => stats.reset(),
+    compiledKernels: () => cache.keys(),
     settle: () => store.settle(),
+    flush: () => rt.flush?.() ?? Promise.resolve(),
+    gpuDone: () => rt.submittedWorkDone?.() ?? Promise.resolve(),
     dispose: async () => {
       if (disposed) return;
       disposed = true;

@@ -60,6 +60,11 @@ export interface KernelContext {
   readonly stats: PrimStats;
   /** The float32 CPU reference backend, for host answers. */
   readonly hostCpu: Backend<CpuHandle>;
+  /**
+   * Whether the convolution kernels may compute several outputs per thread (gpu.js `Array(4)`
+   * returns): on WebGPU only, where outputs are flat buffers (GL results would be RGBA textures).
+   */
+  readonly blockedConvolutions: boolean;
 }
 
 type In = readonly KernelInput<GpujsHandle>[];
@@ -286,11 +291,16 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
     }, () => 0),
     conv2d: prim('conv2d', ([x, w], outShape, p) => {
       const kinds = [x!.kind, w!.kind];
-      return launch('conv2d', spec(['conv2d', x!.shape, w!.shape, p, kinds], () => gen.conv2d(gen.convGeometry(x!.shape, w!.shape, outShape, p), p, kinds)), [x!.arg, w!.arg]);
+      const g = gen.convGeometry(x!.shape, w!.shape, outShape, p);
+      const blocked = ctx.blockedConvolutions && g.wo % gen.CONV_BLOCK === 0 && kinds.every((k) => k === 'array');
+      const k = spec(['conv2d', blocked, x!.shape, w!.shape, p, kinds], () => (blocked ? gen.conv2dBlocked(g, p, kinds) : gen.conv2d(g, p, kinds)));
+      return launch('conv2d', k, [x!.arg, w!.arg]);
     }, () => 0),
     conv2dBackpropInput: prim('conv2dBackpropInput', ([dy, w], outShape, p) => {
       const kinds = [dy!.kind, w!.kind];
-      const k = spec(['conv2dBackpropInput', dy!.shape, w!.shape, p, kinds], () => gen.conv2dBackpropInput(gen.convGeometry(outShape, w!.shape, dy!.shape, p), p, kinds));
+      const g = gen.convGeometry(outShape, w!.shape, dy!.shape, p);
+      const blocked = ctx.blockedConvolutions && g.w % gen.CONV_BLOCK === 0 && p.stride[0] === 1 && p.stride[1] === 1 && kinds.every((k) => k === 'array');
+      const k = spec(['conv2dBackpropInput', blocked, dy!.shape, w!.shape, p, kinds], () => (blocked ? gen.conv2dBackpropInputBlocked(g, p, kinds) : gen.conv2dBackpropInput(g, p, kinds)));
       return launch('conv2dBackpropInput', k, [dy!.arg, w!.arg]);
     }, () => 0),
     conv2dBackpropFilter: prim('conv2dBackpropFilter', ([x, dy], outShape, p) => {

@@ -6,6 +6,7 @@
  * `runtimeOn`. The settings come from `settings.ts`.
  */
 import { BackendError } from '../../core/errors.js';
+import { WebGpuQueue, type GpuDeviceLike, type WebGpuKernelLike, type WebGpuQueueStats, type WebGpuValue } from './webgpu-queue.js';
 import { KERNEL_SETTINGS, SOFTWARE_RENDERERS, UPLOAD_KERNEL_SETTINGS, type GpujsRuntimeMode } from './settings.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -60,6 +61,8 @@ export interface WebGpuAdapter {
 export interface WebGpuContext {
   readonly adapter: WebGpuAdapter;
   readonly device: unknown;
+  /** Set by gpu.js once the device is lost. */
+  readonly isLost?: boolean;
 }
 
 /** gpu.js's `WebGPUContext`: one device shared by every WebGPU kernel of the process or page. */
@@ -124,8 +127,21 @@ export interface Runtime {
    * the previous result on it was deleted). Call once per value.
    */
   fresh(value: unknown): boolean;
-  /** WebGPU queue submissions made by uploads and reads (kernel runs are counted by the store). */
-  transferSubmits(): number;
+  /**
+   * WebGPU: runs a compiled kernel on device values and numbers through the backend's own queue
+   * (`webgpu-queue.ts`), returning its output value at once. Absent elsewhere (the kernel is called).
+   */
+  dispatch?(kernel: GpujsKernel, args: readonly unknown[], size: number): unknown;
+  /** WebGPU: the queue's counters (submissions, buffers, bind groups). */
+  queueStats?(): WebGpuQueueStats;
+  /** WebGPU: submits what is queued and resolves once the device ran it. */
+  settle?(): Promise<void>;
+  /** WebGPU: submits what is queued now (resolves once submitted: at once, unless a kernel still builds). */
+  flush?(): Promise<void>;
+  /** WebGPU: resolves once the device has run everything submitted so far. */
+  submittedWorkDone?(): Promise<void>;
+  /** Forgets a kernel that the cache destroyed. */
+  forget?(kernel: GpujsKernel): void;
   /** Releases the gpu.js instance (and, for WebGPU, the device: Node cannot exit while it lives). */
   dispose(): Promise<void>;
 }
@@ -172,9 +188,10 @@ export function memoryKind(mode: GpujsRuntimeMode): 'host' | 'gl' | 'webgpu' {
 /**
  * The runtime over a gpu.js instance that `info.mode` started (the caller probed the mode and
  * described its device). `released` runs once the instance is destroyed (WebGPU: lets go of the
- * shared device when no runtime uses it). On GL and WebGPU the upload kernel is built here.
+ * shared device when no runtime uses it); `webgpu`: gpu.js's device context, for the WebGPU mode.
+ * On GL the upload kernel is built here.
  */
-export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () => Promise<void> = async () => undefined): Promise<Runtime> {
+export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () => Promise<void> = async () => undefined, webgpu?: WebGpuContext): Promise<Runtime> {
   const kind = memoryKind(info.mode);
   if (kind === 'host') {
     return {
@@ -187,7 +204,6 @@ export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () =
       readSync: (v) => (v as Float32Array).slice(),
       free: () => undefined,
       fresh: freshnessBy((v) => (ArrayBuffer.isView(v) ? v.buffer : v)),
-      transferSubmits: () => 0,
       dispose: async () => {
         await gpu.destroy();
         await released();
@@ -195,65 +211,72 @@ export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () =
     };
   }
 
-  // GL and WebGPU: host arrays go up through one identity kernel with dynamic sizes.
+  if (kind === 'webgpu') {
+    if (!webgpu) throw new BackendError('setBackend', 'options.mode', 'webgpu: no WebGPU device was acquired for the runtime');
+    return webGpuRuntime(gpu, info, webgpu, released);
+  }
+  // GL: host arrays go up through one identity kernel with dynamic sizes.
   const uploader = gpu.createKernel('function(a) { return a[this.thread.x]; }', { ...UPLOAD_KERNEL_SETTINGS, output: [1] });
   const upload = (values: Float32Array): unknown => {
     uploader.setOutput([values.length]);
     return uploader(values);
   };
-  // NOTE: build the upload kernel now. On WebGPU a kernel's first call compiles asynchronously and
-  // runs later with whatever output size was set by then; once built, a call submits at once.
-  const warm = (await upload(new Float32Array([0, 0]))) as DeviceResult;
-  warm.delete();
-  if (kind === 'gl') {
-    const readSync = (v: unknown): Float32Array => {
-      if (!isDeviceResult(v)) throw new BackendError('read', 'handle', 'not a GL texture');
-      const out = v.toArray();
-      return out instanceof Float32Array ? out.slice() : asFloat32(out, (out as ArrayLike<number>).length);
-    };
-    return {
-      info,
-      gpu,
-      async: false,
-      hostMemory: false,
-      upload,
-      read: async (v) => readSync(v),
-      readSync,
-      free: (v) => (v as DeviceResult).delete(),
-      // a gpu.js GLTexture result wraps a WebGLTexture (`texture`) that clones share
-      fresh: freshnessBy((v) => (typeof v === 'object' && v !== null ? (v as { texture?: unknown }).texture : undefined)),
-      transferSubmits: () => 0,
-      dispose: async () => {
-        uploader.destroy();
-        await gpu.destroy();
-        await released();
-      },
-    };
-  }
-  // NOTE: gpu.js submits once per WebGPU kernel run (the uploads included) and once per read of a
-  // pipeline buffer (`readBufferResult`).
-  let submits = 0;
+  (upload(new Float32Array([0, 0])) as DeviceResult).delete();
+  const readSync = (v: unknown): Float32Array => {
+    if (!isDeviceResult(v)) throw new BackendError('read', 'handle', 'not a GL texture');
+    const out = v.toArray();
+    return out instanceof Float32Array ? out.slice() : asFloat32(out, (out as ArrayLike<number>).length);
+  };
+  return {
+    info,
+    gpu,
+    async: false,
+    hostMemory: false,
+    upload,
+    read: async (v) => readSync(v),
+    readSync,
+    free: (v) => (v as DeviceResult).delete(),
+    // a gpu.js GLTexture result wraps a WebGLTexture (`texture`) that clones share
+    fresh: freshnessBy((v) => (typeof v === 'object' && v !== null ? (v as { texture?: unknown }).texture : undefined)),
+    dispose: async () => {
+      uploader.destroy();
+      await gpu.destroy();
+      await released();
+    },
+  };
+}
+
+/**
+ * WebGPU: gpu.js compiles and builds the kernels; the backend's queue (`webgpu-queue.ts`) runs
+ * them on gpu.js's device with pooled buffers, uniforms and bind groups made once, and one
+ * submission per batch. Uploads are `queue.writeBuffer` into pooled buffers (no kernel).
+ */
+function webGpuRuntime(gpu: GpujsGpu, info: RuntimeInfo, ctx: WebGpuContext, released: () => Promise<void>): Runtime {
+  const queue = new WebGpuQueue(ctx.device as GpuDeviceLike, () => ctx.isLost === true);
+  const value = (v: unknown): WebGpuValue => v as WebGpuValue;
   return {
     info,
     gpu,
     async: true,
     hostMemory: false,
-    upload: (values) => {
-      submits++;
-      return upload(values);
+    upload: (values) => queue.upload(values),
+    read: (v) => queue.read(value(v)),
+    free: (v) => queue.release(value(v)),
+    fresh: (v) => queue.takeFresh(value(v)),
+    dispatch: (kernel, args, size) => {
+      const k = kernel.kernel as unknown as WebGpuKernelLike;
+      if (typeof k.build !== 'function' || !('computePipeline' in k)) {
+        throw new BackendError('kernel', 'mode', `gpujs:webgpu: gpu.js made a ${k.constructor.name} where a WebGPUKernel was expected`);
+      }
+      return queue.dispatch(k, args as (WebGpuValue | number)[], size);
     },
-    read: async (v) => {
-      submits++;
-      const out = await (v as DeviceResult).toArray();
-      return out instanceof Float32Array ? out : asFloat32(out, (out as ArrayLike<number>).length);
-    },
-    free: (v) => (v as DeviceResult).delete(),
-    // NOTE: an immutable pipeline kernel creates a new GPUBuffer for every run (gpu.js
-    // `_ensureOutputBuffer`), so every WebGPU result is fresh storage.
-    fresh: () => true,
-    transferSubmits: () => submits,
+    queueStats: () => queue.stats(),
+    settle: () => queue.settle(),
+    flush: () => queue.flush(),
+    submittedWorkDone: () => queue.submittedWorkDone(),
+    forget: (kernel) => queue.forget(kernel.kernel as unknown as WebGpuKernelLike),
     dispose: async () => {
-      uploader.destroy();
+      await queue.dispose();
       await gpu.destroy();
       await released();
     },

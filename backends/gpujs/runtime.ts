@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
-import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, WEBGPU_VERSION, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContextClass } from './runtime-shared.js';
+import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, WEBGPU_VERSION, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContext, type WebGpuContextClass } from './runtime-shared.js';
 import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, SOFTWARE_RENDERERS, type GpujsMode, type GpujsRunMode } from './settings.js';
 
 export { GPUJS_VERSION, kernelSettings, WEBGPU_VERSION } from './runtime-shared.js';
@@ -193,6 +193,7 @@ function describeAdapter(info: WebGpuAdapterInfo | undefined): { renderer: strin
 export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
   const gpujs = loadGpujs();
   let info: { renderer: string; software: boolean };
+  let webgpu: WebGpuContext | undefined;
   switch (mode) {
     case 'cpu':
       info = { renderer: 'JavaScript (gpu.js CPUKernel)', software: true };
@@ -216,6 +217,7 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
       // the device gpu.js's kernels share, acquired once now (and its adapter described)
       const ctx = await gpujs.WebGPUContext.acquire();
       info = describeAdapter(ctx.adapter.info);
+      webgpu = ctx;
       webGpuUsers++;
       break;
     }
@@ -227,7 +229,7 @@ export async function openRuntime(mode: GpujsRunMode): Promise<Runtime> {
   return runtimeOn(gpu, runtimeInfo, async () => {
     webGpuUsers--;
     await releaseWebGpu();
-  });
+  }, webgpu);
 }
 
 /**

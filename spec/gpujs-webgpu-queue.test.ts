@@ -1,0 +1,181 @@
+/**
+ * The gpu.js backend's own WebGPU queue (`backends/gpujs/webgpu-queue.ts`) on whatever adapter
+ * answers (in CI: lavapipe, a software Vulkan driver; CI=true fails without one): kernel runs are
+ * recorded and submitted together, buffers come back from the pool, an upload never overwrites a
+ * buffer that work not submitted yet still reads, bind groups are reused, the pool lets go of sizes
+ * no longer used, and the blocked convolutions (four outputs per thread) give the values of the
+ * one-output kernels.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import '../backends/register.js';
+import * as core from '../core/index.js';
+import { createGpujsBackend, type GpujsBackend } from '../backends/gpujs/backend.js';
+import { POOL_MAX_AGE } from '../backends/gpujs/webgpu-queue.js';
+import { requireMode } from './conformance-gpujs.js';
+
+const host = (n: number, seed: number): Float32Array => Float32Array.from(core.normalArray(core.key(seed), n));
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+if (await requireMode('webgpu', 'queue tests')) {
+  const b = await createGpujsBackend({ mode: 'webgpu' });
+  const up = (values: Float32Array, shape: number[]) => b.upload(values, shape);
+  const ew = (h: ReturnType<typeof up>, shape: number[]) => b.kernels.exp([{ handle: h, shape }], shape, {});
+
+  test('kernel runs are recorded and submitted once when the code that queued them returns; reads issued together share it', async () => {
+    const shape = [64, 33];
+    const x = up(host(64 * 33, 1), shape);
+    await b.settle();
+    const s0 = b.stats();
+    const y = ew(x, shape);
+    const z = b.kernels.add([{ handle: y, shape }, { handle: x, shape }], shape, {});
+    assert.equal(b.stats().submits! - s0.submits!, 0, 'nothing submitted while the code runs');
+    assert.equal(b.stats().launches - s0.launches, 2);
+    const [vy, vz] = await Promise.all([b.read(y), b.read(z)]);
+    assert.equal(b.stats().submits! - s0.submits!, 1, 'two kernels and two read copies: one submission');
+    const vx = await b.read(x);
+    for (let i = 0; i < vx.length; i++) assert.ok(Math.abs(vz[i]! - (vy[i]! + vx[i]!)) <= 1e-6 * Math.max(1, Math.abs(vz[i]!)), `element ${i}`);
+    [x, y, z].forEach((h) => b.release(h));
+  });
+
+  test('released buffers come back from the pool; a repeated run creates no buffer and no bind group', async () => {
+    const shape = [3, 5, 7];
+    const x = up(host(105, 2), shape);
+    const run = () => {
+      const y = ew(x, shape);
+      const z = b.kernels.mul([{ handle: y, shape }, { handle: x, shape }], shape, {});
+      b.release(y);
+      return z;
+    };
+    const first = run();
+    await b.read(first);
+    b.release(first);
+    await b.settle();
+    const s0 = b.stats();
+    const again = run();
+    const v = await b.read(again);
+    const s1 = b.stats();
+    assert.equal(s1.allocations - s0.allocations, 0, 'both outputs from the pool');
+    assert.equal(s1.bindGroups! - s0.bindGroups!, 0, 'both dispatches bound their previous bind groups');
+    const vx = await b.read(x);
+    for (let i = 0; i < v.length; i++) assert.ok(Math.abs(v[i]! - Math.exp(vx[i]!) * vx[i]!) <= 1e-5 * Math.max(1, Math.abs(v[i]!)), `element ${i}`);
+    b.release(again);
+    b.release(x);
+  });
+
+  test('an upload never takes a pooled buffer that unsubmitted work still reads', async () => {
+    const shape = [256];
+    const first = host(256, 3);
+    const second = host(256, 4);
+    await b.settle();
+    // x is read by y's kernel, then released (back to the pool) before anything is submitted;
+    // the next upload of that size must not write into x's buffer ahead of y's kernel
+    const x = up(first, shape);
+    const y = ew(x, shape);
+    b.release(x);
+    const x2 = up(second, shape);
+    const y2 = ew(x2, shape);
+    const [vy, vy2] = await Promise.all([b.read(y), b.read(y2)]);
+    for (let i = 0; i < 256; i++) {
+      assert.ok(Math.abs(vy[i]! - Math.exp(first[i]!)) <= 1e-5 * Math.exp(first[i]!), `y[${i}] read the first upload`);
+      assert.ok(Math.abs(vy2[i]! - Math.exp(second[i]!)) <= 1e-5 * Math.exp(second[i]!), `y2[${i}] read the second upload`);
+    }
+    [y, x2, y2].forEach((h) => b.release(h));
+  });
+
+  test('the output of a run is never one of its inputs, and a released input is refused', async () => {
+    const shape = [40];
+    let x = up(host(40, 5), shape);
+    const want = Float32Array.from(await b.read(x));
+    // a chain that releases each input right after its consumer: the pool hands buffers around
+    for (let k = 0; k < 6; k++) {
+      const y = b.kernels.neg([{ handle: x, shape }], shape, {});
+      b.release(x);
+      x = y;
+    }
+    const got = await b.read(x);
+    assert.deepEqual([...got], [...want], 'six negations give the input back');
+    const dead = up(host(40, 6), shape);
+    b.release(dead);
+    assert.throws(() => b.kernels.neg([{ handle: dead, shape }], shape, {}), core.BackendError);
+    b.release(x);
+  });
+
+  test(`the pool destroys buffers of a size no batch used for ${POOL_MAX_AGE} batches`, async () => {
+    const odd = [997];
+    const x = up(host(997, 7), odd);
+    const y = ew(x, odd);
+    await b.read(y);
+    b.release(y);
+    b.release(x);
+    await b.settle();
+    const before = b.stats().pooledBuffers!;
+    const shape = [8, 8];
+    const z = up(host(64, 8), shape);
+    for (let k = 0; k < POOL_MAX_AGE + 20; k++) {
+      const w = ew(z, shape);
+      await b.read(w);
+      b.release(w);
+    }
+    await b.settle();
+    assert.ok(b.stats().pooledBuffers! < before, `pooled buffers ${before} → ${b.stats().pooledBuffers}`);
+    b.release(z);
+  });
+
+  // Convolutions at shapes whose output rows are multiples of four run the blocked kernels; a
+  // backend created with `blockedConvolutions: false` runs the one-output kernels they replace.
+  const plain = await createGpujsBackend({ mode: 'webgpu' }, { blockedConvolutions: false });
+  const cases: { label: string; x: number[]; w: number[]; p: core.ConvParams }[] = [
+    { label: '3×3 pad 1 (UNet)', x: [2, 3, 8, 12], w: [5, 3, 3, 3], p: { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } },
+    { label: '3×3 stride 2', x: [1, 4, 9, 16], w: [6, 4, 3, 3], p: { stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } },
+    { label: '3×3 dilation 2, groups 2, uneven padding', x: [2, 4, 10, 12], w: [6, 2, 3, 3], p: { stride: [1, 1], padding: [2, 1, 3, 1], dilation: [2, 2], groups: 2 } },
+    { label: '1×1 head', x: [2, 16, 4, 8], w: [2, 16, 1, 1], p: { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 } },
+  ];
+  for (const c of cases) {
+    test(`blocked convolutions give the one-output kernels' values and the cpu64 reference's: ${c.label}`, async () => {
+      const [n, , h, wd] = c.x as [number, number, number, number];
+      const [o, , kh, kw] = c.w as [number, number, number, number];
+      const ho = Math.floor((h + c.p.padding[0] + c.p.padding[1] - c.p.dilation[0] * (kh - 1) - 1) / c.p.stride[0]) + 1;
+      const wo = Math.floor((wd + c.p.padding[2] + c.p.padding[3] - c.p.dilation[1] * (kw - 1) - 1) / c.p.stride[1]) + 1;
+      const yShape = [n, o, ho, wo];
+      const xv = host(c.x.reduce((a, e) => a * e, 1), 10);
+      const wv = host(c.w.reduce((a, e) => a * e, 1), 11);
+      const dyv = host(yShape.reduce((a, e) => a * e, 1), 12);
+      const dxParams = { ...c.p, inputShape: c.x as [number, number, number, number] };
+      const results = async <H>(be: core.Backend<H>) => {
+        const [x, w, dy] = [be.upload(xv, c.x), be.upload(wv, c.w), be.upload(dyv, yShape)];
+        const y = be.kernels.conv2d([{ handle: x, shape: c.x }, { handle: w, shape: c.w }], yShape, c.p);
+        const dx = be.kernels.conv2dBackpropInput([{ handle: dy, shape: yShape }, { handle: w, shape: c.w }], c.x, dxParams);
+        const out = [await be.read(y), await be.read(dx)];
+        [x, w, dy, y, dx].forEach((hd) => be.release(hd));
+        return out;
+      };
+      const [yb, dxb] = await results(b);
+      const [yp, dxp] = await results(plain);
+      await core.setBackend('cpu64');
+      const [yRef, dxRef] = await results(core.getBackend());
+      assert.ok(maxDiff(yb, yp) <= 1e-5, `conv2d: blocked vs one-output ${maxDiff(yb, yp)}`);
+      assert.ok(maxDiff(dxb, dxp) <= 1e-5, `conv2dBackpropInput: blocked vs one-output ${maxDiff(dxb, dxp)}`);
+      assert.ok(maxDiff(yb, yRef) <= 1e-4, `conv2d vs cpu64 ${maxDiff(yb, yRef)}`);
+      assert.ok(maxDiff(dxb, dxRef) <= 1e-4, `conv2dBackpropInput vs cpu64 ${maxDiff(dxb, dxRef)}`);
+    });
+  }
+
+  test('the blocked kernels ran where the shapes allow them (four outputs per thread)', async () => {
+    const keys = b.compiledKernels();
+    assert.ok(keys.some((k) => k.startsWith('conv2dBlocked|')), 'a blocked forward convolution was compiled');
+    assert.ok(keys.some((k) => k.startsWith('conv2dBackpropInputBlocked|')), 'a blocked input gradient was compiled');
+    assert.ok(keys.some((k) => k.startsWith('conv2dBackpropInput|')), 'the stride-2 input gradient kept the one-output kernel');
+    assert.ok(!plain.compiledKernels().some((k) => /Blocked/.test(k)), 'the plain backend compiled none');
+    assert.match((await b.describe()).kernelClass ?? '', /WebGPUKernel/);
+  });
+
+  test('dispose releases the device (Node can exit)', async () => {
+    await plain.dispose();
+    await b.dispose();
+  });
+}
