@@ -136,6 +136,11 @@ export interface UNetTrainer {
 export interface UNetTrainerOptions {
   /** How the step runs (default `eagerStep`). */
   readonly compile?: StepCompiler;
+  /**
+   * Called after the step function returned and before its loss is read (the device script times
+   * the submission and the GPU's work there).
+   */
+  readonly afterCall?: () => void | Promise<void>;
 }
 
 /**
@@ -175,6 +180,7 @@ export function unetTrainer(data: UNetBatch, seed = 1, options: UNetTrainerOptio
       core.dispose([params, optState]);
       params = p2;
       optState = { ...s2, step: n + 1 };
+      await options.afterCall?.();
       const v = (await value.data())[0]!;
       value.dispose();
       return v;

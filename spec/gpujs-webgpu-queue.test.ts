@@ -134,6 +134,7 @@ if (await requireMode('webgpu', 'queue tests')) {
     { label: '3×3 stride 2', x: [1, 4, 9, 16], w: [6, 4, 3, 3], p: { stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } },
     { label: '3×3 dilation 2, groups 2, uneven padding', x: [2, 4, 10, 12], w: [6, 2, 3, 3], p: { stride: [1, 1], padding: [2, 1, 3, 1], dilation: [2, 2], groups: 2 } },
     { label: '1×1 head', x: [2, 16, 4, 8], w: [2, 16, 1, 1], p: { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 } },
+    { label: 'a small filter over a large image (the filter gradient in many partial sums)', x: [2, 3, 48, 48], w: [4, 3, 3, 3], p: { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } },
   ];
   for (const c of cases) {
     test(`blocked convolutions give the one-output kernels' values and the cpu64 reference's: ${c.label}`, async () => {
@@ -146,18 +147,24 @@ if (await requireMode('webgpu', 'queue tests')) {
       const wv = host(c.w.reduce((a, e) => a * e, 1), 11);
       const dyv = host(yShape.reduce((a, e) => a * e, 1), 12);
       const dxParams = { ...c.p, inputShape: c.x as [number, number, number, number] };
+      const dwParams = { ...c.p, filterShape: c.w as [number, number, number, number] };
       const results = async <H>(be: core.Backend<H>) => {
         const [x, w, dy] = [be.upload(xv, c.x), be.upload(wv, c.w), be.upload(dyv, yShape)];
         const y = be.kernels.conv2d([{ handle: x, shape: c.x }, { handle: w, shape: c.w }], yShape, c.p);
         const dx = be.kernels.conv2dBackpropInput([{ handle: dy, shape: yShape }, { handle: w, shape: c.w }], c.x, dxParams);
-        const out = [await be.read(y), await be.read(dx)];
-        [x, w, dy, y, dx].forEach((hd) => be.release(hd));
+        const dw = be.kernels.conv2dBackpropFilter([{ handle: x, shape: c.x }, { handle: dy, shape: yShape }], c.w, dwParams);
+        const out = [await be.read(y), await be.read(dx), await be.read(dw)];
+        [x, w, dy, y, dx, dw].forEach((hd) => be.release(hd));
         return out;
       };
-      const [yb, dxb] = await results(b);
-      const [yp, dxp] = await results(plain);
+      const [yb, dxb, dwb] = await results(b);
+      const [yp, dxp, dwp] = await results(plain);
       await core.setBackend('cpu64');
-      const [yRef, dxRef] = await results(core.getBackend());
+      const [yRef, dxRef, dwRef] = await results(core.getBackend());
+      // the filter gradient sums N·H'·W' terms: in more partial sums on WebGPU (to fill the device)
+      const dwTol = 1e-5 * Math.max(1, ...Array.from(dwRef, Math.abs));
+      assert.ok(maxDiff(dwb, dwRef) <= 1e2 * dwTol, `conv2dBackpropFilter vs cpu64 ${maxDiff(dwb, dwRef)}`);
+      assert.ok(maxDiff(dwb, dwp) <= 1e2 * dwTol, `conv2dBackpropFilter: split vs one-output backend ${maxDiff(dwb, dwp)}`);
       assert.ok(maxDiff(yb, yp) <= 1e-5, `conv2d: blocked vs one-output ${maxDiff(yb, yp)}`);
       assert.ok(maxDiff(dxb, dxp) <= 1e-5, `conv2dBackpropInput: blocked vs one-output ${maxDiff(dxb, dxp)}`);
       assert.ok(maxDiff(yb, yRef) <= 1e-4, `conv2d vs cpu64 ${maxDiff(yb, yRef)}`);
@@ -171,6 +178,8 @@ if (await requireMode('webgpu', 'queue tests')) {
     assert.ok(keys.some((k) => k.startsWith('conv2dBackpropInputBlocked|')), 'a blocked input gradient was compiled');
     assert.ok(keys.some((k) => k.startsWith('conv2dBackpropInput|')), 'the stride-2 input gradient kept the one-output kernel');
     assert.ok(!plain.compiledKernels().some((k) => /Blocked/.test(k)), 'the plain backend compiled none');
+    const parts = (be: GpujsBackend) => be.compiledKernels().filter((k) => k.startsWith('conv2dBackpropFilter|') && k.includes('"n":2,"c":3,"h":48')).map((k) => Number(k.split('|')[4]));
+    assert.ok(Math.min(...parts(b)) < Math.min(...parts(plain)), `rows per partial sum: ${parts(b)} on WebGPU, ${parts(plain)} before`);
     assert.match((await b.describe()).kernelClass ?? '', /WebGPUKernel/);
   });
 

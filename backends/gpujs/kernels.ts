@@ -13,7 +13,7 @@ import type { CpuHandle } from '../cpu/storage.js';
 import type { CacheEntry, KernelCache } from './cache.js';
 import type { Arg, Buffer, GpujsHandle, Store } from './buffers.js';
 import * as gen from './codegen.js';
-import { FILTER_GRAD_CHUNK, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
+import { FILL_THREADS, FILTER_GRAD_CHUNK, FILTER_GRAD_MIN_TERMS, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
 
 import type { Runtime } from './runtime-shared.js';
 
@@ -62,7 +62,8 @@ export interface KernelContext {
   readonly hostCpu: Backend<CpuHandle>;
   /**
    * Whether the convolution kernels may compute several outputs per thread (gpu.js `Array(4)`
-   * returns): on WebGPU only, where outputs are flat buffers (GL results would be RGBA textures).
+   * returns) and the filter gradient splits its sums until the device is full: on WebGPU only,
+   * where outputs are flat buffers (GL results would be RGBA textures).
    */
   readonly blockedConvolutions: boolean;
 }
@@ -306,7 +307,16 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
     conv2dBackpropFilter: prim('conv2dBackpropFilter', ([x, dy], outShape, p) => {
       const g = gen.convGeometry(x!.shape, outShape, dy!.shape, p);
       const rows = g.n * g.ho;
-      const rowsPerPart = rows * g.wo > FILTER_GRAD_CHUNK ? Math.max(1, Math.floor(FILTER_GRAD_CHUNK / g.wo)) : rows;
+      let rowsPerPart = rows * g.wo > FILTER_GRAD_CHUNK ? Math.max(1, Math.floor(FILTER_GRAD_CHUNK / g.wo)) : rows;
+      if (ctx.blockedConvolutions) {
+        // NOTE: a GPU needs threads: a small filter over a large image (the first layers) would
+        // otherwise be a few thousand long sums. Split the rows further, down to about
+        // FILTER_GRAD_MIN_TERMS terms per partial sum, until FILL_THREADS partial sums run.
+        const want = Math.ceil(FILL_THREADS / sizeOf(outShape));
+        const most = Math.max(1, Math.floor((rows * g.wo) / FILTER_GRAD_MIN_TERMS));
+        const parts = Math.min(want, most);
+        if (parts > Math.ceil(rows / rowsPerPart)) rowsPerPart = Math.max(1, Math.ceil(rows / parts));
+      }
       const parts = Math.ceil(rows / rowsPerPart);
       const kinds = [x!.kind, dy!.kind];
       const k = spec(['conv2dBackpropFilter', x!.shape, dy!.shape, p, kinds, rowsPerPart], () => gen.conv2dBackpropFilter(g, p, kinds, rowsPerPart));

@@ -88,6 +88,14 @@ export const REDUCE_CHUNK = 2048;
 export const FILTER_GRAD_CHUNK = 4096;
 
 /**
+ * WebGPU: the filter gradient splits its sums further (down to rows of about this many terms) until
+ * `FILL_THREADS` partial sums run at once, enough threads for a large GPU (an H100 holds about
+ * 270,000 resident threads).
+ */
+export const FILTER_GRAD_MIN_TERMS = 256;
+export const FILL_THREADS = 2 ** 18;
+
+/**
  * At most this many inputs per concat kernel; more are joined in rounds. WebGPU's default limit is
  * 8 storage buffers per shader stage, the output included (gpu.js asks for no more); WebGL 1
  * guarantees 8 texture units.

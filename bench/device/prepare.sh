@@ -30,9 +30,11 @@ echo "prepare: compiling the project to JavaScript"
 node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit false --outDir "$APP" --rootDir . \
   --sourceMap false --declaration false --noEmitOnError false > "$STAGE/tsc.log" 2>&1 || {
   echo "prepare: tsc reported type errors (emitted anyway):"; head -5 "$STAGE/tsc.log"; }
-for f in spec/conformance-gpujs-webgpu.test.js spec/gpujs-backend.test.js spec/gpujs-training.test.js bench/device/bench.js backends/gpujs/backend.js; do
+for f in spec/conformance-gpujs-webgpu.test.js spec/gpujs-backend.test.js spec/gpujs-webgpu-queue.test.js spec/gpujs-training.test.js bench/device/bench.js bench/device/unet-step.js backends/gpujs/backend.js; do
   [ -f "$APP/$f" ] || { echo "prepare: $f was not emitted" >&2; exit 1; }
 done
+# the PyTorch peer of the UNet step (the device has python3 with CUDA PyTorch, no Node.js)
+mkdir -p "$APP/bench/python" && cp bench/python/peers.py "$APP/bench/python/peers.py"
 node -e 'const p = require("./package.json"); require("fs").writeFileSync(process.argv[1], JSON.stringify({ name: p.name, version: p.version, type: "module", private: true }, null, 2))' "$APP/package.json"
 
 echo "prepare: runtime node_modules"

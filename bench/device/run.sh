@@ -4,11 +4,15 @@
 # then runs with WebGPU (Dawn, webgpu@0.4.0):
 #   1. the adapter probe and describe()
 #   2. the conformance suite on gpujs:webgpu (values and gradients of every primitive vs cpu64)
-#   3. the gpu.js benchmark on webgpu (matmul, conv2d, 50-op chain, UNet-d3-b16 256×256 b8)
-#   4. the backend tests (the gpu.js traps, lifetimes) and the training-step comparison
+#   3. the UNet-d3-b16 jit training step at 64², 128², 256² b8 (bench/device/unet-step.js), split
+#      into host JavaScript, submission, GPU and read-back, with both convolution variants, and
+#      PyTorch CUDA on the same model and arrays in the same call; ends with the summary table
+#   with FULL=1 also:
+#   4. the gpu.js benchmark on webgpu (matmul, conv2d, 50-op chain, UNet-d3-b16)
+#   5. the backend tests (the gpu.js traps, lifetimes, the queue) and the training-step comparison
 # Logs go to $OUT (default .cache/device-out). Without an adapter every step says so and the script
-# still ends with exit status 0 and a summary. Each step has its own time limit; together they stay
-# under the device tool's 600 s per command (typically the whole run takes 2–4 minutes).
+# still ends with exit status 0 and a summary. Each step has its own time limit; the default run
+# stays under 6 minutes (the device tool allows 600 s per command).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -84,12 +88,17 @@ sed 's/^/  /' "$OUT/probe.log" | grep -v artificially | tee -a "$LOG"
 step conformance-webgpu 150 "$NODE" --test --test-reporter=spec spec/conformance-gpujs-webgpu.test.js
 grep -E "conformance:|SKIPPED|^# (pass|fail|skipped)|^ℹ (pass|fail|skipped)|✖" "$OUT/conformance-webgpu.log" | head -20 | sed 's/^/  /' | tee -a "$LOG"
 
-export BOUNDARY_SEG_GPUJS_MODES=${BOUNDARY_SEG_GPUJS_MODES:-webgpu}
-step bench-webgpu 270 "$NODE" bench/device/bench.js ${BENCH_ONLY:+--only "$BENCH_ONLY"}
-grep -vE "artificially|^ - While" "$OUT/bench-webgpu.log" | sed 's/^/  /' | tee -a "$LOG"
+step unet-step 300 "$NODE" bench/device/unet-step.js --sizes "${SIZES:-64,128,256}" --batch 8 --seconds "${SECONDS_PER_SIZE:-3}"
+grep -vE "artificially|^ - While" "$OUT/unet-step.log" | sed 's/^/  /' | tee -a "$LOG"
 
-step backend-tests 100 "$NODE" --test --test-reporter=spec spec/gpujs-backend.test.js spec/gpujs-training.test.js
-grep -E "SKIPPED|losses|^ℹ (pass|fail|skipped)|✖" "$OUT/backend-tests.log" | head -30 | sed 's/^/  /' | tee -a "$LOG"
+if [ "${FULL:-0}" = 1 ]; then
+  export BOUNDARY_SEG_GPUJS_MODES=${BOUNDARY_SEG_GPUJS_MODES:-webgpu}
+  step bench-webgpu 270 "$NODE" bench/device/bench.js ${BENCH_ONLY:+--only "$BENCH_ONLY"}
+  grep -vE "artificially|^ - While" "$OUT/bench-webgpu.log" | sed 's/^/  /' | tee -a "$LOG"
+
+  step backend-tests 100 "$NODE" --test --test-reporter=spec spec/gpujs-backend.test.js spec/gpujs-webgpu-queue.test.js spec/gpujs-training.test.js
+  grep -E "SKIPPED|losses|threaded|^ℹ (pass|fail|skipped)|✖" "$OUT/backend-tests.log" | head -30 | sed 's/^/  /' | tee -a "$LOG"
+fi
 
 log "done in $(( $(date +%s) - STARTED )) s; logs in $OUT"
 exit 0

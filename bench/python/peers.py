@@ -4,10 +4,14 @@ Usage: python3 peers.py <workload> [args] [--threads N] [--time SECONDS]
   matmul M [DATAFILE]           C = A @ B, M x M x M (DATAFILE: float32 A then B)
   conv N C H W O [DATAFILE]     3x3 convolution, padding 1, forward (DATAFILE: float32 x then w)
   convtrain N C H W O [DATAFILE]  forward + grad input + grad filter (sum of outputs as loss)
-  unet BATCH SIZE DATAFILE      UNet-d3-b16 training step (forward, generalized Dice + 0.01 *
+  unet BATCH SIZE DATAFILE [--device cuda]
+                                UNet-d3-b16 training step (forward, generalized Dice + 0.01 *
                                 boundary loss on softmax probabilities, backward, Adam); DATAFILE
                                 holds float32 x [B,1,S,S], one-hot target [B,2,S,S] and signed
                                 distance maps [B,2,S,S], written by the Node benchmark.
+With --device cuda (the GPU device script, bench/device/unet-step.ts) the UNet runs on the GPU,
+with PyTorch's defaults (cuDNN autotuning off, TF32 convolutions as PyTorch allows them by default,
+reported in the config line); each step ends with `loss.item()`, which waits for the GPU.
 The last line printed is the mean milliseconds per iteration. The first line is the configuration
 that took effect (`config: PyTorch <version> threads=N OMP_NUM_THREADS=N OPENBLAS_NUM_THREADS=1
 OMP_WAIT_POLICY=PASSIVE blas=<library>`); `python3 peers.py config [--threads N]` prints only that. With --check, the UNet
@@ -37,6 +41,7 @@ def option(args, name, default):
 
 ARGS = sys.argv[1:]
 THREADS = int(option(ARGS, "--threads", "2"))
+DEVICE = option(ARGS, "--device", "cpu")
 # Before torch (and its BLAS and OpenMP runtimes) load: they read these once, at start.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
@@ -145,7 +150,12 @@ def blas():
 def config():
     """One line: what this peer runs with."""
     env = " ".join(f"{k}={os.environ.get(k, 'unset')}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY"))
-    return f"config: PyTorch {torch.__version__} threads={torch.get_num_threads()} {env} blas={blas()}"
+    line = f"config: PyTorch {torch.__version__} threads={torch.get_num_threads()} {env} blas={blas()}"
+    if DEVICE == "cuda":
+        line += (f" device=cuda:{torch.cuda.get_device_name(0)} cuda={torch.version.cuda}"
+                 f" cudnn={torch.backends.cudnn.version()} cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}"
+                 f" matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}")
+    return line
 
 
 def main():
@@ -155,6 +165,10 @@ def main():
     if check:
         args.remove("--check")
     torch.set_num_threads(THREADS)
+    if DEVICE not in ("cpu", "cuda"):
+        raise SystemExit(f"--device: expected cpu or cuda, got {DEVICE}")
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: this PyTorch has no CUDA device (torch.cuda.is_available() is False)")
     print(config(), flush=True)
     torch.manual_seed(0)
     kind = args[0] if args else "config"
@@ -198,7 +212,8 @@ def main():
         x = raw[:n].reshape(batch, 1, size, size).clone()
         target = raw[n:3 * n].reshape(batch, 2, size, size).clone()
         dist = raw[3 * n:5 * n].reshape(batch, 2, size, size).clone()
-        net = UNet()
+        x, target, dist = (t.to(DEVICE) for t in (x, target, dist))
+        net = UNet().to(DEVICE)
         assert sum(p.numel() for p in net.parameters()) == 481762
         opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
 
