@@ -169,6 +169,24 @@ describe('the browser bundle of backends/gpujs/browser.ts', () => {
 
 matchesCpu('browser.ts imported in Node, cpu mode', () => createGpujsBrowserBackend({ mode: 'cpu' }));
 
+test('a minified bundle (no keepNames) still names the kernel class that ran', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gpujs-browser-min-'));
+  try {
+    const b = await bundleForBrowser(ROOT, { entryPoints: ['backends/gpujs/browser.ts'], minify: true, keepNames: false });
+    const file = join(dir, 'browser.min.mjs');
+    writeFileSync(file, b.code);
+    const mod = (await import(pathToFileURL(file).href)) as { createGpujsBrowserBackend: typeof createGpujsBrowserBackend };
+    const be = await mod.createGpujsBrowserBackend({ mode: 'cpu' });
+    const got = await runOn(be, () => core.exp(input([3, 4], 1)));
+    assert.equal(got.data.length, 12);
+    const d = await be.describe();
+    assert.equal(d.kernelClass, 'CPUKernel', 'named by identity, not by the minified constructor name');
+    await be.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('settle() and dispose() need no setImmediate (a page has none)', async () => {
   const b = await createGpujsBrowserBackend({ mode: 'cpu' });
   const saved = globalThis.setImmediate;

@@ -273,6 +273,14 @@ let webGpuUsers = 0;
 
 /** Opens the runtime of a chosen mode. Throws a BackendError naming what failed. */
 async function openBrowserRuntime(gpujs: GpujsBrowserLibrary, choice: BrowserModeChoice): Promise<Runtime> {
+  // NOTE: a page's bundler may minify gpu.js's class names (without `keepNames`): the kernel
+  // classes are named by identity, not by `constructor.name`.
+  const classNames = new Map<unknown, string>([
+    [gpujs.CPUKernel, 'CPUKernel'],
+    [gpujs.WebGLKernel, 'WebGLKernel'],
+    [gpujs.WebGL2Kernel, 'WebGL2Kernel'],
+    [gpujs.WebGPUKernel, 'WebGPUKernel'],
+  ]);
   const start = (mode: string): GpujsGpu => {
     try {
       return new gpujs.GPU({ mode });
@@ -282,13 +290,13 @@ async function openBrowserRuntime(gpujs: GpujsBrowserLibrary, choice: BrowserMod
   };
   switch (choice.mode) {
     case 'cpu': {
-      const info: RuntimeInfo = { mode: 'cpu', kernelClass: gpujs.CPUKernel.name, renderer: 'JavaScript (gpu.js CPUKernel)', software: true };
+      const info: RuntimeInfo = { mode: 'cpu', kernelClass: 'CPUKernel', renderer: 'JavaScript (gpu.js CPUKernel)', software: true, classNames };
       return runtimeOn(start('cpu'), info);
     }
     case 'webgl': {
       const gl = choice.webgl!;
       const cls = gl.gpujsMode === 'webgl2' ? gpujs.WebGL2Kernel : gpujs.WebGLKernel;
-      const info: RuntimeInfo = { mode: 'webgl', kernelClass: cls.name, renderer: chosenRenderer(gl.renderer, choice), software: gl.software };
+      const info: RuntimeInfo = { mode: 'webgl', kernelClass: classNames.get(cls)!, renderer: chosenRenderer(gl.renderer, choice), software: gl.software, classNames };
       return runtimeOn(start(gl.gpujsMode), info);
     }
     case 'webgpu': {
@@ -302,7 +310,7 @@ async function openBrowserRuntime(gpujs: GpujsBrowserLibrary, choice: BrowserMod
         throw new BackendError('setBackend', 'options.mode', `webgpu: gpu.js could not open a WebGPU device: ${String((e as Error)?.message ?? e)}`);
       }
       webGpuUsers++;
-      const info: RuntimeInfo = { mode: 'webgpu', kernelClass: gpujs.WebGPUKernel.name, renderer: chosenRenderer(described.renderer, choice), software: described.software };
+      const info: RuntimeInfo = { mode: 'webgpu', kernelClass: 'WebGPUKernel', renderer: chosenRenderer(described.renderer, choice), software: described.software, classNames };
       const released = async (): Promise<void> => {
         webGpuUsers--;
         if (webGpuUsers === 0) await gpujs.WebGPUContext.destroy();

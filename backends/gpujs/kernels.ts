@@ -15,7 +15,7 @@ import type { Arg, Buffer, GpujsHandle, Store } from './buffers.js';
 import * as gen from './codegen.js';
 import { FILL_THREADS, FILTER_GRAD_CHUNK, FILTER_GRAD_MIN_TERMS, MAX_ELEMENTS, MAX_KERNEL_INPUTS, REDUCE_CHUNK } from './settings.js';
 
-import type { Runtime } from './runtime-shared.js';
+import { kernelClassName, type Runtime } from './runtime-shared.js';
 
 /** Kernel specs remembered (cleared when full). */
 const SPEC_MEMO_SIZE = 4096;
@@ -98,7 +98,7 @@ export function makeLauncher(ctx: KernelContext): Launcher {
       const entry: CacheEntry = cache.get({ ...spec, key: `${spec.key}|args:${sizes}` });
       const out = store.launch(entry, args, spec.size);
       const kernel = entry.kernel.kernel;
-      const cls = kernel.constructor.name;
+      const cls = kernelClassName(rt.info, kernel);
       stats.record(what, cls);
       if (cls !== rt.info.kernelClass && kernel.fallbackReason) {
         const why = `${what}: ${cls} (${kernel.fallbackReason})`;

@@ -103,6 +103,16 @@ export interface RuntimeInfo {
   readonly kernelClass: string;
   readonly renderer: string;
   readonly software: boolean;
+  /**
+   * gpu.js's kernel classes by identity, with their names (a bundler may have minified
+   * `constructor.name`); a class not in it is named by `constructor.name`.
+   */
+  readonly classNames?: ReadonlyMap<unknown, string>;
+}
+
+/** The name of the gpu.js class of a kernel object (see `RuntimeInfo.classNames`). */
+export function kernelClassName(info: RuntimeInfo, kernel: { readonly constructor: { readonly name: string } }): string {
+  return info.classNames?.get(kernel.constructor) ?? kernel.constructor.name;
 }
 
 /** One gpu.js instance in one mode, with host ↔ device transfers. */
@@ -266,7 +276,7 @@ function webGpuRuntime(gpu: GpujsGpu, info: RuntimeInfo, ctx: WebGpuContext, rel
     dispatch: (kernel, args, size) => {
       const k = kernel.kernel as unknown as WebGpuKernelLike;
       if (typeof k.build !== 'function' || !('computePipeline' in k)) {
-        throw new BackendError('kernel', 'mode', `gpujs:webgpu: gpu.js made a ${k.constructor.name} where a WebGPUKernel was expected`);
+        throw new BackendError('kernel', 'mode', `gpujs:webgpu: gpu.js made a ${kernelClassName(info, k)} where a WebGPUKernel was expected`);
       }
       return queue.dispatch(k, args as (WebGpuValue | number)[], size);
     },
