@@ -133,19 +133,24 @@ after(async () => {
 // step costs: at most 150 fused groups and kernels, at most 2 queue submissions (the replay and the
 // loss read share one), no fresh buffer and no new bind group.
 if (targets.some((t) => t.label === 'gpujs:webgpu')) {
-  test('gpujs:webgpu: the UNet-d3-b16 jit training step at 32×32 b2 gives the eager loss and parameters within 1e-3', async () => {
-    await core.setBackend('gpujs', { mode: 'webgpu' });
-    const b = core.getBackend() as GpujsBackend;
+  /** The UNet-d3-b16 step at 32×32 b2 with its initial state and a batch (`seed`: the batch's first key). */
+  const webGpuStep = (init: number, seed: number) => {
     const { model, opt, step } = unetStep();
-    const { params, state } = model.init(core.key(0));
+    const { params, state } = model.init(core.key(init));
     const slots = core.scope(() => {
       const s = opt.init(params);
       return { m: s.m, v: s.v };
     });
-    const images = core.tensor(host(2 * 32 * 32, 11, 1), [2, 1, 32, 32]);
-    const labels = Float32Array.from(host(2 * 32 * 32, 12, 1), (v) => (v > 0.8 ? 1 : 0));
-    const target = core.oneHot(core.tensor(labels, [2, 32, 32]), 2);
-    const dist = core.tensor(host(2 * 2 * 32 * 32, 13, 2), [2, 2, 32, 32]);
+    const images = core.tensor(host(2 * 32 * 32, seed, 1), [2, 1, 32, 32]);
+    const target = core.oneHot(core.tensor(Float32Array.from(host(2 * 32 * 32, seed + 1, 1), (v) => (v > 0.8 ? 1 : 0)), [2, 32, 32]), 2);
+    const dist = core.tensor(host(2 * 2 * 32 * 32, seed + 2, 2), [2, 2, 32, 32]);
+    return { opt, step, params, state, slots, images, target, dist };
+  };
+
+  test('gpujs:webgpu: the UNet-d3-b16 jit training step at 32×32 b2 gives the eager loss and parameters within 1e-3', async () => {
+    await core.setBackend('gpujs', { mode: 'webgpu' });
+    const b = core.getBackend() as GpujsBackend;
+    const { opt, step, params, state, slots, images, target, dist } = webGpuStep(0, 11);
     const args = [params, state, slots, images, target, dist, [0.9, 0.1], opt.scalars(0)] as [UNetParams, typeof state, typeof slots, core.Tensor, core.Tensor, core.Tensor, number[], number[]];
     const eager = core.scope(() => step(...args));
     const jitted = core.jit(step);
@@ -179,15 +184,9 @@ if (targets.some((t) => t.label === 'gpujs:webgpu')) {
   test('gpujs:webgpu: training with the state threaded through (donated) settles into replays that create no buffer and no bind group', async () => {
     await core.setBackend('gpujs', { mode: 'webgpu' });
     const b = core.getBackend() as GpujsBackend;
-    const { model, opt, step } = unetStep();
-    let { params, state } = model.init(core.key(1));
-    let slots = core.scope(() => {
-      const s = opt.init(params);
-      return { m: s.m, v: s.v };
-    });
-    const images = core.tensor(host(2 * 32 * 32, 21, 1), [2, 1, 32, 32]);
-    const target = core.oneHot(core.tensor(Float32Array.from(host(2 * 32 * 32, 22, 1), (v) => (v > 0.8 ? 1 : 0)), [2, 32, 32]), 2);
-    const dist = core.tensor(host(2 * 2 * 32 * 32, 23, 2), [2, 2, 32, 32]);
+    const start = webGpuStep(1, 21);
+    const { opt, step, images, target, dist } = start;
+    let { params, state, slots } = start;
     const jitted = core.jit(step, { donate: [0, 2] });
     const rows: string[] = [];
     let settled = -1;
