@@ -564,14 +564,45 @@ export function conv2d(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]
  */
 export const CONV_BLOCK = 4;
 
+/** Widest kernel row the blocked kernels unroll (their taps and loads are unrolled). */
+export const CONV_BLOCK_MAX_KW = 7;
+
+/**
+ * The inner part of a blocked convolution row: loads each input element the four outputs of the
+ * row read once (`offsets`: the distinct element offsets from `base`, in range of [0, limit)),
+ * then, tap by tap in the unblocked kernel's order, adds each in-range product to its output.
+ * `terms[k][j]` is the offset output k reads at tap j; `weight(j)` is tap j's weight expression.
+ */
+function blockedRow(src: Source, input: string, row: string, base: string, limit: string, terms: readonly (readonly number[])[], weight: (j: number) => string): void {
+  const offsets = [...new Set(terms.flat())].sort((a, b) => a - b);
+  const name = (o: number): string => `v${o < 0 ? `m${-o}` : o}`;
+  const at = (o: number): string => (o === 0 ? base : o > 0 ? `${base} + ${o}` : `${base} - ${-o}`);
+  for (const o of offsets) {
+    src.emit(`        const p${name(o)} = ${at(o)};`);
+    src.emit(`        let ${name(o)} = 0;`);
+    src.emit(`        if (p${name(o)} >= 0 && p${name(o)} < ${limit}) { ${name(o)} = ${input}[${row} + p${name(o)}]; }`);
+  }
+  const taps = terms[0]!.length;
+  for (let j = 0; j < taps; j++) {
+    src.emit(`        const w${j} = ${weight(j)};`);
+    terms.forEach((t, k) => {
+      const o = t[j]!;
+      src.emit(`        if (p${name(o)} >= 0 && p${name(o)} < ${limit}) { a${k} += ${name(o)} * w${j}; }`);
+    });
+  }
+}
+
 /**
  * y = conv2d(x, w) with `CONV_BLOCK` consecutive output pixels of a row per thread: each weight is
- * loaded once for the four, and neighbouring input pixels are shared. Requires W' divisible by
- * `CONV_BLOCK`. Every output sums the same terms in the same order as `conv2d`.
+ * loaded once for the four, and each input element of the row once (six loads instead of twelve
+ * for a 3×3 kernel). Requires W' divisible by `CONV_BLOCK` and kw ≤ `CONV_BLOCK_MAX_KW`. Every output
+ * sums the same terms in the same order as `conv2d`.
  */
 export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
   const B = CONV_BLOCK;
-  if (g.wo % B !== 0 || kinds.some((k) => k !== 'array')) throw new Error(`conv2dBlocked needs W' divisible by ${B} and array operands`);
+  if (g.wo % B !== 0 || g.kw > CONV_BLOCK_MAX_KW || kinds.some((k) => k !== 'array')) {
+    throw new Error(`conv2dBlocked needs W' divisible by ${B}, kw ≤ ${CONV_BLOCK_MAX_KW} and array operands`);
+  }
   const src = new Source();
   const C = (name: string, v: number) => src.c(name, v);
   src.emit('const o = this.thread.x;');
@@ -587,14 +618,11 @@ export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly Ar
   src.emit(`    const ih = ih0 + i * ${C('dh', p.dilation[0])};`);
   src.emit(`    if (ih >= 0 && ih < ${C('h', g.h)}) {`);
   src.emit(`      const xr = ((xc + ci) * ${C('h2', g.h)} + ih) * ${C('w2', g.w)};`);
-  src.emit(`      for (let j = 0; j < ${C('kw', g.kw)}; j++) {`);
-  src.emit(`        const wv = x1[((wo + ci) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)} + j];`);
-  src.emit(`        const iwj = iw0 + j * ${C('dw', p.dilation[1])};`);
-  for (let k = 0; k < B; k++) {
-    const iw = k === 0 ? 'iwj' : `iwj + ${C(`sw${k}`, k * p.stride[1])}`;
-    src.emit(`        const iw${k} = ${iw};`);
-    src.emit(`        if (iw${k} >= 0 && iw${k} < ${C('w', g.w)}) { a${k} += x0[xr + iw${k}] * wv; }`);
-  }
+  src.emit(`      const wr = ((wo + ci) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)};`);
+  src.emit('      {');
+  // output k at tap j reads input column iw0 + k·sw + j·dw
+  const terms = Array.from({ length: B }, (_, k) => Array.from({ length: g.kw }, (_, j) => k * p.stride[1] + j * p.dilation[1]));
+  blockedRow(src, 'x0', 'xr', 'iw0', C('w', g.w), terms, (j) => (j === 0 ? 'x1[wr]' : `x1[wr + ${j}]`));
   src.emit('      }');
   src.emit('    }');
   src.emit('  }');
@@ -606,13 +634,14 @@ export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly Ar
 
 /**
  * dx = conv2dBackpropInput(dy, w) for stride 1, with `CONV_BLOCK` consecutive input pixels of a
- * row per thread (each weight loaded once for the four). Requires stride 1 and W divisible by
- * `CONV_BLOCK`. Every output sums the same terms in the same order as `conv2dBackpropInput`.
+ * row per thread (each weight and each dy element of the row loaded once for the four). Requires
+ * stride 1, W divisible by `CONV_BLOCK` and kw ≤ `CONV_BLOCK_MAX_KW`. Every output sums the same
+ * terms in the same order as `conv2dBackpropInput`.
  */
 export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
   const B = CONV_BLOCK;
-  if (g.w % B !== 0 || p.stride[0] !== 1 || p.stride[1] !== 1 || kinds.some((k) => k !== 'array')) {
-    throw new Error(`conv2dBackpropInputBlocked needs stride 1, W divisible by ${B} and array operands`);
+  if (g.w % B !== 0 || p.stride[0] !== 1 || p.stride[1] !== 1 || g.kw > CONV_BLOCK_MAX_KW || kinds.some((k) => k !== 'array')) {
+    throw new Error(`conv2dBackpropInputBlocked needs stride 1, W divisible by ${B}, kw ≤ ${CONV_BLOCK_MAX_KW} and array operands`);
   }
   const src = new Source();
   const C = (name: string, v: number) => src.c(name, v);
@@ -629,13 +658,11 @@ export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds
   src.emit(`    const th = th0 - i * ${C('dh', p.dilation[0])};`);
   src.emit(`    if (th >= 0 && th < ${C('hlim', g.ho)}) {`);
   src.emit(`      const dyr = ((dyn + ol) * ${C('ho', g.ho)} + th) * ${C('wo', g.wo)};`);
-  src.emit(`      for (let j = 0; j < ${C('kw', g.kw)}; j++) {`);
-  src.emit(`        const wv = x1[(((wg + ol) * ${C('cg', g.cg)} + ${ci}) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)} + j];`);
-  src.emit(`        const twj = tw0 - j * ${C('dw', p.dilation[1])};`);
-  for (let k = 0; k < B; k++) {
-    src.emit(`        const tw${k} = ${k === 0 ? 'twj' : `twj + ${k}`};`);
-    src.emit(`        if (tw${k} >= 0 && tw${k} < ${C('wlim', g.wo)}) { a${k} += x0[dyr + tw${k}] * wv; }`);
-  }
+  src.emit(`      const wr = (((wg + ol) * ${C('cg', g.cg)} + ${ci}) * ${C('kh2', g.kh)} + i) * ${C('kw2', g.kw)};`);
+  src.emit('      {');
+  // input pixel k at tap j reads dy column tw0 + k − j·dw
+  const terms = Array.from({ length: B }, (_, k) => Array.from({ length: g.kw }, (_, j) => k - j * p.dilation[1]));
+  blockedRow(src, 'x0', 'dyr', 'tw0', C('wlim', g.wo), terms, (j) => (j === 0 ? 'x1[wr]' : `x1[wr + ${j}]`));
   src.emit('      }');
   src.emit('    }');
   src.emit('  }');
