@@ -673,6 +673,74 @@ export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds
 }
 
 /**
+ * dw = conv2dBackpropFilter(x, dy) (or its partial sums, as `conv2dBackpropFilter`) for stride 1
+ * and dilation 1 with the kw taps of one filter row per thread (gpu.js `Array(kw)`, kw of 2 to 4):
+ * each dy element is loaded once for the kw taps, and the x elements of the row slide through
+ * registers (one load per output column instead of kw). Every output sums the same terms in the
+ * same order as `conv2dBackpropFilter`.
+ */
+export function conv2dBackpropFilterBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[], rowsPerPart: number): KernelSpec {
+  const K = g.kw;
+  if (K < 2 || K > 4 || p.stride[0] !== 1 || p.stride[1] !== 1 || p.dilation[1] !== 1 || kinds.some((k) => k !== 'array')) {
+    throw new Error('conv2dBackpropFilterBlocked needs 2 ≤ kw ≤ 4, stride 1, column dilation 1 and array operands');
+  }
+  const src = new Source();
+  const C = (name: string, v: number) => src.c(name, v);
+  const rows = g.n * g.ho;
+  const parts = Math.ceil(rows / rowsPerPart);
+  const filterRows = g.o * g.cg * g.kh;
+  src.emit('const o = this.thread.x;');
+  let part = '0';
+  let f = 'o';
+  if (parts > 1) [part, f] = src.divmod('o', filterRows);
+  const [oc, ci, i] = (() => {
+    const ext = [g.o, g.cg, g.kh] as const;
+    const got = ext.filter((e) => e !== 1);
+    const dec = got.length <= 1 ? got.map(() => f) : src.decompose(f, got);
+    let k = 0;
+    return ext.map((e) => (e !== 1 ? dec[k++]! : '0')) as [string, string, string];
+  })();
+  const [grp] = groupOf(src, oc, g.og, p.groups);
+  src.emit(`const xc = ${grp} * ${C('cg', g.cg)} + ${ci};`);
+  src.emit(`const dh = ${i} * ${C('dh', p.dilation[0])} - ${C('pt', p.padding[0])};`);
+  src.emit(`const r0 = ${part === '0' ? '0' : `${part} * ${C('rpp', rowsPerPart)}`};`);
+  for (let j = 0; j < K; j++) src.emit(`let a${j} = 0;`);
+  src.emit(`for (let rr = 0; rr < ${C('nrows', Math.min(rowsPerPart, rows))}; rr++) {`);
+  src.emit('  const r = r0 + rr;');
+  src.emit(`  if (r < ${C('rows', rows)}) {`);
+  const [nn, oh] = g.ho === 1 ? ['r', '0'] : src.divmod('r', g.ho);
+  src.emit(`    const ih = ${oh} + dh;`);
+  src.emit(`    if (ih >= 0 && ih < ${C('h', g.h)}) {`);
+  src.emit(`      const dyr = ((${nn} * ${C('o', g.o)} + ${oc}) * ${C('ho', g.ho)} + ${oh}) * ${C('wo', g.wo)};`);
+  src.emit(`      const xr = ((${nn} * ${C('c', g.c)} + xc) * ${C('h2', g.h)} + ih) * ${C('w', g.w)};`);
+  // the window: s_j holds x at column ow + j − pl (0 outside the row), for j < K
+  const W = C('w2', g.w);
+  const pl = C('pl', p.padding[2]);
+  for (let j = 0; j < K - 1; j++) {
+    src.emit(`      const q${j} = ${j} - ${pl};`);
+    src.emit(`      let s${j} = 0;`);
+    src.emit(`      if (q${j} >= 0 && q${j} < ${W}) { s${j} = x0[xr + q${j}]; }`);
+  }
+  src.emit(`      for (let ow = 0; ow < ${C('nwo', g.wo)}; ow++) {`);
+  src.emit(`        const q = ow + ${K - 1} - ${pl};`);
+  src.emit(`        let s${K - 1} = 0;`);
+  src.emit(`        if (q >= 0 && q < ${W}) { s${K - 1} = x0[xr + q]; }`);
+  src.emit('        const d = x1[dyr + ow];');
+  for (let j = 0; j < K; j++) {
+    src.emit(`        const iw${j} = ow + ${j} - ${pl};`);
+    src.emit(`        if (iw${j} >= 0 && iw${j} < ${W}) { a${j} += d * s${j}; }`);
+  }
+  for (let j = 0; j < K - 1; j++) src.emit(`        s${j} = s${j + 1};`);
+  src.emit('      }');
+  src.emit('    }');
+  src.emit('  }');
+  src.emit('}');
+  src.emit(`return [${Array.from({ length: K }, (_, j) => `a${j}`).join(', ')}];`);
+  const size = parts * filterRows * K;
+  return src.build([argName(0), argName(1)], keyOf('conv2dBackpropFilterBlocked', g, convKey(p), kinds, rowsPerPart), size, size / K);
+}
+
+/**
  * Emits `oh = (t) / s` when exact and in [0, limit): returns the condition and the variable.
  * With stride 1 no division is needed.
  */

@@ -319,7 +319,8 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
       }
       const parts = Math.ceil(rows / rowsPerPart);
       const kinds = [x!.kind, dy!.kind];
-      const k = spec(['conv2dBackpropFilter', x!.shape, dy!.shape, p, kinds, rowsPerPart], () => gen.conv2dBackpropFilter(g, p, kinds, rowsPerPart));
+      const blocked = ctx.blockedConvolutions && g.kw >= 2 && g.kw <= 4 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[1] === 1 && kinds.every((k) => k === 'array');
+      const k = spec(['conv2dBackpropFilter', blocked, x!.shape, dy!.shape, p, kinds, rowsPerPart], () => (blocked ? gen.conv2dBackpropFilterBlocked(g, p, kinds, rowsPerPart) : gen.conv2dBackpropFilter(g, p, kinds, rowsPerPart)));
       const partial = launch('conv2dBackpropFilter', k, [x!.arg, dy!.arg]);
       if (parts === 1) return partial;
       const filter = sizeOf(outShape);
