@@ -105,6 +105,36 @@ if (await requireMode('webgpu', 'queue tests')) {
     b.release(x);
   });
 
+  test('a kernel the cache evicts while runs of it wait in the batch is destroyed only after they are encoded', async () => {
+    const small = await createGpujsBackend({ mode: 'webgpu' }, { cacheSize: 3 });
+    try {
+      const shape = [5, 9];
+      const values = host(45, 9);
+      const chain = (ops: readonly ('exp' | 'neg' | 'abs' | 'sqrt' | 'log' | 'sign')[]) => {
+        let x = small.upload(values, shape);
+        for (const op of ops) {
+          const y = small.kernels[op]([{ handle: x, shape }], shape, {});
+          small.release(x);
+          x = y;
+        }
+        return x;
+      };
+      // exp and neg compiled and built; then, in one batch, exp (built, cached) and four new
+      // kernels: the cache of 3 evicts exp while its run still waits to be encoded
+      const built = chain(['exp', 'neg']);
+      await small.read(built);
+      small.release(built);
+      const x = chain(['exp', 'abs', 'sqrt', 'log', 'sign']);
+      const got = await small.read(x);
+      const want = values.map((v) => Math.sign(Math.log(Math.sqrt(Math.abs(Math.exp(v))))));
+      for (let i = 0; i < 45; i++) assert.equal(got[i], want[i], `element ${i}`);
+      assert.ok(small.stats().evictions >= 3, `${small.stats().evictions} evictions`);
+      small.release(x);
+    } finally {
+      await small.dispose();
+    }
+  });
+
   test(`the pool destroys buffers of a size no batch used for ${POOL_MAX_AGE} batches`, async () => {
     const odd = [997];
     const x = up(host(997, 7), odd);

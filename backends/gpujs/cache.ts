@@ -31,13 +31,16 @@ export class KernelCache {
   #compiles = 0;
   #evictions = 0;
 
-  readonly #destroyed: ((kernel: GpujsKernel) => void) | undefined;
+  readonly #destroy: (kernel: GpujsKernel) => void;
 
-  /** `destroyed`: told of every kernel the cache destroys (the WebGPU queue drops what it kept for it). */
-  constructor(gpu: GpujsGpu, limit: number, destroyed?: (kernel: GpujsKernel) => void) {
+  /**
+   * `destroy`: how a kernel the cache lets go of is destroyed (default: at once; the WebGPU queue
+   * waits until no recorded run of it is still to be encoded).
+   */
+  constructor(gpu: GpujsGpu, limit: number, destroy: (kernel: GpujsKernel) => void = (k) => k.destroy()) {
     this.#gpu = gpu;
     this.#limit = limit;
-    this.#destroyed = destroyed;
+    this.#destroy = destroy;
   }
 
   /** The kernel of a spec, compiled on first use. */
@@ -71,8 +74,7 @@ export class KernelCache {
   #maybeDestroy(entry: CacheEntry): void {
     if (!entry.evicted || entry.destroyed || entry.liveOutputs > 0) return;
     entry.destroyed = true;
-    this.#destroyed?.(entry.kernel);
-    entry.kernel.destroy();
+    this.#destroy(entry.kernel);
   }
 
   /** The keys of the kernels in the cache, least recently used first. */
@@ -90,8 +92,7 @@ export class KernelCache {
       e.evicted = true;
       if (!e.destroyed) {
         e.destroyed = true;
-        this.#destroyed?.(e.kernel);
-        e.kernel.destroy();
+        this.#destroy(e.kernel);
       }
     }
     this.#entries.clear();

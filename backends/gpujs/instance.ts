@@ -125,7 +125,7 @@ export interface GpujsInternals {
  */
 export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mode: M, reasons: readonly string[], internals: GpujsInternals = {}): GpujsBackend<M> {
   const info: RuntimeInfo = rt.info;
-  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE, rt.forget);
+  const cache = new KernelCache(rt.gpu, internals.cacheSize ?? KERNEL_CACHE_SIZE, rt.destroyKernel);
   const store = new Store(rt, cache);
   const stats = new PrimStats();
   const hostCpu = createCpuBackend();

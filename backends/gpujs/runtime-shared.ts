@@ -150,8 +150,11 @@ export interface Runtime {
   flush?(): Promise<void>;
   /** WebGPU: resolves once the device has run everything submitted so far. */
   submittedWorkDone?(): Promise<void>;
-  /** Forgets a kernel that the cache destroyed. */
-  forget?(kernel: GpujsKernel): void;
+  /**
+   * Destroys a kernel the cache lets go of (WebGPU: once every recorded run of it is encoded, and
+   * with what the queue kept for it). Absent: `kernel.destroy()` at once.
+   */
+  destroyKernel?(kernel: GpujsKernel): void;
   /** Releases the gpu.js instance (and, for WebGPU, the device: Node cannot exit while it lives). */
   dispose(): Promise<void>;
 }
@@ -284,7 +287,7 @@ function webGpuRuntime(gpu: GpujsGpu, info: RuntimeInfo, ctx: WebGpuContext, rel
     settle: () => queue.settle(),
     flush: () => queue.flush(),
     submittedWorkDone: () => queue.submittedWorkDone(),
-    forget: (kernel) => queue.forget(kernel.kernel as unknown as WebGpuKernelLike),
+    destroyKernel: (kernel) => queue.retire(kernel.kernel as unknown as WebGpuKernelLike, () => kernel.destroy()),
     dispose: async () => {
       await queue.dispose();
       await gpu.destroy();

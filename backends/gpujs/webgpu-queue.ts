@@ -589,16 +589,24 @@ export class WebGpuQueue {
     if (!this.#disposed) await this.#device.queue.onSubmittedWorkDone();
   }
 
-  /** Forgets a kernel gpu.js destroyed (its uniforms are destroyed). */
-  forget(kernel: WebGpuKernelLike): void {
-    const s = this.#kernels.get(kernel);
-    if (!s) return;
-    this.#kernels.delete(kernel);
-    // NOTE: a batch not submitted yet may still bind them: destroy after the queue moves on.
-    const uniforms = s.sites.flatMap((site) => (site.uniform ? [site.uniform] : []));
-    void this.#tail.then(() => {
-      for (const u of uniforms) u.destroy();
-    });
+  /**
+   * Lets go of a kernel: once no recorded run of it is still to be encoded (the open batch
+   * submitted, earlier ones too), `destroy` runs (gpu.js's own destroy: its pipeline) and the
+   * uniforms of its run sites are destroyed.
+   */
+  retire(kernel: WebGpuKernelLike, destroy: () => void): void {
+    const done = (): void => {
+      const s = this.#kernels.get(kernel);
+      this.#kernels.delete(kernel);
+      for (const site of s?.sites ?? []) site.uniform?.destroy();
+      destroy();
+    };
+    if (this.#disposed || (this.#ops.length === 0 && this.#waiting === 0)) {
+      done();
+      return;
+    }
+    const pending = this.#ops.length > 0 ? this.#schedule() : this.#tail;
+    void pending.then(done, done);
   }
 
   stats(): WebGpuQueueStats {
