@@ -135,6 +135,21 @@ if (await requireMode('webgpu', 'queue tests')) {
     }
   });
 
+  test('GPU timing: with timestamp-query (asked for where the adapter has it) a batch reports its device time', async () => {
+    const on = b.timeGpu();
+    const dawn = (await import('webgpu')) as unknown as { create(f: string[]): { requestAdapter(): Promise<{ features: { has(f: string): boolean } } | null> } };
+    const adapter = await dawn.create([]).requestAdapter();
+    assert.equal(on, adapter?.features.has('timestamp-query') ?? false, 'timing is on exactly where the adapter has timestamp-query');
+    if (!on) return;
+    const shape = [128, 128];
+    const x = up(host(128 * 128, 13), shape);
+    const y = b.kernels.matmul([{ handle: x, shape: [1, 128, 128] }, { handle: x, shape: [1, 128, 128] }], [1, 128, 128], { transA: false, transB: false });
+    await b.read(y);
+    const ms = await b.lastGpuTime();
+    assert.ok(ms !== undefined && Number.isFinite(ms) && ms > 0, `device time ${ms} ms`);
+    [x, y].forEach((h) => b.release(h));
+  });
+
   test(`the pool destroys buffers of a size no batch used for ${POOL_MAX_AGE} batches`, async () => {
     const odd = [997];
     const x = up(host(997, 7), odd);

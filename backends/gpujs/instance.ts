@@ -89,6 +89,13 @@ export interface GpujsBackend<M extends GpujsRuntimeMode = GpujsRunMode> extends
   flush(): Promise<void>;
   gpuDone(): Promise<void>;
   /**
+   * WebGPU: switches GPU timing on (timestamp queries around every compute pass); false where the
+   * device lacks `timestamp-query` (and in the other modes). `lastGpuTime()` then resolves with the
+   * device milliseconds of the last submitted batch (undefined while timing is off).
+   */
+  timeGpu(): boolean;
+  lastGpuTime(): Promise<number | undefined>;
+  /**
    * Destroys the kernels and the gpu.js instance; for WebGPU also the device, without which Node
    * cannot exit (Dawn keeps the process alive while a device or `navigator.gpu` is referenced).
    */
@@ -209,6 +216,8 @@ export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mo
     settle: () => store.settle(),
     flush: () => rt.flush?.() ?? Promise.resolve(),
     gpuDone: () => rt.submittedWorkDone?.() ?? Promise.resolve(),
+    timeGpu: () => rt.timeGpu?.() ?? false,
+    lastGpuTime: () => rt.lastGpuTime?.() ?? Promise.resolve(undefined),
     dispose: async () => {
       if (disposed) return;
       disposed = true;

@@ -150,6 +150,10 @@ export interface Runtime {
   flush?(): Promise<void>;
   /** WebGPU: resolves once the device has run everything submitted so far. */
   submittedWorkDone?(): Promise<void>;
+  /** WebGPU: switches timestamp queries on (false where the device has no `timestamp-query`). */
+  timeGpu?(): boolean;
+  /** WebGPU: the device time of the last submitted batch, in ms, when timing is on. */
+  lastGpuTime?(): Promise<number | undefined>;
   /**
    * Destroys a kernel the cache lets go of (WebGPU: once every recorded run of it is encoded, and
    * with what the queue kept for it). Absent: `kernel.destroy()` at once.
@@ -287,6 +291,8 @@ function webGpuRuntime(gpu: GpujsGpu, info: RuntimeInfo, ctx: WebGpuContext, rel
     settle: () => queue.settle(),
     flush: () => queue.flush(),
     submittedWorkDone: () => queue.submittedWorkDone(),
+    timeGpu: () => queue.timeGpu(),
+    lastGpuTime: () => queue.lastGpuTime(),
     destroyKernel: (kernel) => queue.retire(kernel.kernel as unknown as WebGpuKernelLike, () => kernel.destroy()),
     dispose: async () => {
       await queue.dispose();

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { BackendError } from '../../core/errors.js';
 import { describeWebGpuAdapter, GPUJS_VERSION, runtimeOn, WEBGPU_VERSION, type GlContext, type GpujsGpu, type Runtime, type RuntimeInfo, type WebGpuAdapter, type WebGpuAdapterInfo, type WebGpuContext, type WebGpuContextClass } from './runtime-shared.js';
-import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, SOFTWARE_RENDERERS, type GpujsMode, type GpujsRunMode } from './settings.js';
+import { ADAPTER_OPTIONS, DAWN_FLAGS, GPUJS_MODES, OPTIONAL_DEVICE_FEATURES, SOFTWARE_RENDERERS, type GpujsMode, type GpujsRunMode } from './settings.js';
 
 export { GPUJS_VERSION, kernelSettings, WEBGPU_VERSION } from './runtime-shared.js';
 export type { DeviceResult, GpujsGpu, GpujsKernel, GpujsKernelObject, Runtime, RuntimeInfo } from './runtime-shared.js';
@@ -123,6 +123,46 @@ export function vulkanLoaderPresent(): boolean {
 
 let navigatorInstalled = false;
 
+/** The parts of Dawn's `GPU` and `GPUAdapter` the wrapper below touches. */
+interface DawnGpu {
+  requestAdapter(o?: object): Promise<DawnAdapter | null>;
+}
+interface DawnAdapter {
+  readonly features: { has(f: string): boolean };
+  requestDevice(d?: { requiredFeatures?: string[] } & Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * `navigator.gpu` whose adapters ask for the optional features the backend can use
+ * (`OPTIONAL_DEVICE_FEATURES`: `timestamp-query`, for GPU timing) where they have them: gpu.js
+ * creates its one device itself and asks for none. Every other member is Dawn's own.
+ */
+function withOptionalFeatures(gpu: DawnGpu): DawnGpu {
+  const adapterWith = (a: DawnAdapter): DawnAdapter =>
+    new Proxy(a, {
+      get(target, key) {
+        if (key === 'requestDevice') {
+          return (d: Parameters<DawnAdapter['requestDevice']>[0] = {}) => {
+            const wanted = OPTIONAL_DEVICE_FEATURES.filter((f) => target.features.has(f) && !(d.requiredFeatures ?? []).includes(f));
+            return target.requestDevice({ ...d, requiredFeatures: [...(d.requiredFeatures ?? []), ...wanted] });
+          };
+        }
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  return new Proxy(gpu, {
+    get(target, key) {
+      if (key === 'requestAdapter') return async (o?: object) => {
+        const a = await target.requestAdapter(o);
+        return a ? adapterWith(a) : a;
+      };
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /**
  * Defines `navigator.gpu` from the pinned `webgpu@0.4.0` (Dawn) before any gpu.js WebGPU kernel
  * exists. gpu.js's own nested webgpu@0.2.9 is never loaded (npm override).
@@ -140,7 +180,7 @@ async function installNavigatorGpu(): Promise<string | undefined> {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   const g = globalThis as { navigator?: { gpu?: unknown } };
-  const gpu = dawn.create(DAWN_FLAGS);
+  const gpu = withOptionalFeatures(dawn.create(DAWN_FLAGS) as DawnGpu);
   if (g.navigator === undefined) {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   } else {

@@ -120,5 +120,11 @@ export const UNMASKED_RENDERER_WEBGL = 0x9246;
 /** Dawn (`webgpu@0.4.0`) options passed to `create()`. */
 export const DAWN_FLAGS: readonly string[] = [];
 
+/**
+ * Device features the backend asks for in Node where the adapter has them (gpu.js asks for none):
+ * `timestamp-query` lets `timeGpu()` time the compute passes on the device.
+ */
+export const OPTIONAL_DEVICE_FEATURES: readonly string[] = ['timestamp-query'];
+
 /** The WebGPU adapter request. */
 export const ADAPTER_OPTIONS = { powerPreference: 'high-performance' } as const;

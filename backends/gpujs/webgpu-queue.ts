@@ -57,13 +57,16 @@ interface GpuPassLike {
   end(): void;
 }
 interface GpuEncoderLike {
-  beginComputePass(): GpuPassLike;
+  beginComputePass(d?: { timestampWrites?: { querySet: unknown; beginningOfPassWriteIndex: number; endOfPassWriteIndex: number } }): GpuPassLike;
   copyBufferToBuffer(src: GpuBufferLike, srcOffset: number, dst: GpuBufferLike, dstOffset: number, size: number): void;
+  resolveQuerySet?(querySet: unknown, first: number, count: number, dst: GpuBufferLike, offset: number): void;
   finish(): unknown;
 }
 /** A `GPUDevice`. */
 export interface GpuDeviceLike {
   readonly limits: { readonly maxComputeWorkgroupsPerDimension: number };
+  readonly features?: { has(feature: string): boolean };
+  createQuerySet?(d: { type: 'timestamp'; count: number }): { destroy(): void };
   readonly queue: {
     submit(buffers: unknown[]): void;
     writeBuffer(b: GpuBufferLike, offset: number, data: ArrayBufferView | ArrayBuffer, dataOffset?: number, size?: number): void;
@@ -99,6 +102,7 @@ const USAGE_MAP_READ = 0x0001;
 const USAGE_COPY_SRC = 0x0004;
 const USAGE_COPY_DST = 0x0008;
 const USAGE_UNIFORM = 0x0040;
+const USAGE_QUERY_RESOLVE = 0x0200;
 const USAGE_STORAGE = 0x0080;
 const MAP_MODE_READ = 0x0001;
 
@@ -115,6 +119,8 @@ export const POOL_MAX_AGE = 64;
 const TRIM_EVERY = 16;
 /** Buffers remembered per run site of a kernel (a ping-pong of two sets, and a spare). */
 const SITE_MEMORY = 3;
+/** Compute passes of a batch timed at most (begin and end timestamps each). */
+const TIMED_PASSES = 8;
 /** Read-back staging buffers kept per size. */
 const STAGING_PER_SIZE = 2;
 
@@ -218,10 +224,36 @@ export class WebGpuQueue {
   #bindGroups = 0;
   #uniforms = 0;
   #disposed = false;
+  /** Timestamp queries, when switched on and the device has `timestamp-query`. */
+  #timing: { querySet: { destroy(): void }; resolve: GpuBufferLike; free: GpuBufferLike[] } | undefined;
+  #lastGpu: Promise<number | undefined> = Promise.resolve(undefined);
 
   constructor(device: GpuDeviceLike, isLost: () => boolean = () => false) {
     this.#device = device;
     this.#isLost = isLost;
+  }
+
+  /**
+   * Switches GPU timing on: every batch's compute passes write begin and end timestamps, and
+   * `lastGpuTime()` answers the device time of the last submitted batch. Returns false (and times
+   * nothing) where the device was created without `timestamp-query`.
+   */
+  timeGpu(): boolean {
+    if (this.#timing) return true;
+    const d = this.#device;
+    if (!d.features?.has('timestamp-query') || !d.createQuerySet) return false;
+    const querySet = d.createQuerySet({ type: 'timestamp', count: 2 * TIMED_PASSES });
+    const resolve = d.createBuffer({ size: 16 * TIMED_PASSES, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
+    this.#timing = { querySet, resolve, free: [] };
+    return true;
+  }
+
+  /**
+   * Milliseconds the device spent in the compute passes of the last submitted batch (from the
+   * start of its first timed pass to the end of its last), or undefined when timing is off.
+   */
+  lastGpuTime(): Promise<number | undefined> {
+    return this.#lastGpu;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -444,7 +476,17 @@ export class WebGpuQueue {
     if (this.#disposed) return;
     const device = this.#device;
     const encoder = device.createCommandEncoder();
+    const timing = this.#timing && encoder.resolveQuerySet ? this.#timing : undefined;
+    let passes = 0;
     let pass: GpuPassLike | undefined;
+    const begin = (): GpuPassLike => {
+      const timed = timing && passes < TIMED_PASSES;
+      const p = timed
+        ? encoder.beginComputePass({ timestampWrites: { querySet: timing.querySet, beginningOfPassWriteIndex: 2 * passes, endOfPassWriteIndex: 2 * passes + 1 } })
+        : encoder.beginComputePass();
+      if (timed) passes++;
+      return p;
+    };
     for (const op of ops) {
       if (op.kind === 'copy') {
         if (pass) {
@@ -462,13 +504,33 @@ export class WebGpuQueue {
         continue;
       }
       op.out.error = undefined;
-      pass ??= encoder.beginComputePass();
+      pass ??= begin();
       this.#encodeDispatch(pass, op.kernel, s, op.site, op.args, op.out);
     }
     if (pass) pass.end();
+    let readTimes: (() => Promise<number | undefined>) | undefined;
+    if (timing && passes > 0) {
+      const bytes = 16 * passes;
+      const back = timing.free.pop() ?? device.createBuffer({ size: 16 * TIMED_PASSES, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+      encoder.resolveQuerySet!(timing.querySet, 0, 2 * passes, timing.resolve, 0);
+      encoder.copyBufferToBuffer(timing.resolve, 0, back, 0, bytes);
+      readTimes = async () => {
+        try {
+          await back.mapAsync(MAP_MODE_READ, 0, bytes);
+          const t = new BigUint64Array(back.getMappedRange(0, bytes).slice(0));
+          back.unmap();
+          timing.free.push(back);
+          return Number(t[2 * passes - 1]! - t[0]!) / 1e6;
+        } catch {
+          back.destroy();
+          return undefined;
+        }
+      };
+    }
     device.queue.submit([encoder.finish()]);
     this.#submits++;
     this.#submitted = serial;
+    if (readTimes) this.#lastGpu = readTimes();
     if (this.#submits % TRIM_EVERY === 0) this.trim(POOL_MAX_AGE);
   }
 
@@ -645,5 +707,11 @@ export class WebGpuQueue {
     this.#staging.clear();
     for (const s of this.#kernels.values()) for (const site of s.sites) site.uniform?.destroy();
     this.#kernels.clear();
+    if (this.#timing) {
+      this.#timing.querySet.destroy();
+      this.#timing.resolve.destroy();
+      for (const b of this.#timing.free) b.destroy();
+      this.#timing = undefined;
+    }
   }
 }

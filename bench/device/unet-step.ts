@@ -5,8 +5,8 @@
  * - host: the JavaScript of one replay (the plan's steps recorded into the WebGPU queue),
  * - submit: encoding the recorded dispatches into one command buffer and `queue.submit`,
  * - gpu: from the submission until `queue.onSubmittedWorkDone()` resolves (the device's work,
- *   plus the wake-up latency of that promise: gpu.js asks for no `timestamp-query` device, so the
- *   time is taken on the host),
+ *   plus the wake-up latency of that promise), and, where the device has `timestamp-query` (the
+ *   backend asks for it in Node), the device time of the step's compute passes from timestamps,
  * - read: mapping the loss back,
  *
  * and the per-replay counts (kernels, dispatches, submissions, fresh buffers, new bind groups) come
@@ -54,6 +54,7 @@ interface Row {
   readonly host: number;
   readonly submit: number;
   readonly gpu: number;
+  readonly gpuTs: number | undefined;
   readonly read: number;
   readonly total: number;
   readonly counts: string;
@@ -107,10 +108,12 @@ for (const variant of variants) {
   const b = core.getBackend() as GpujsBackend;
   const d = await b.describe();
   adapter = `${d.renderer}${d.software ? ' (a software adapter: not a GPU run)' : ''}`;
+  const timed = b.timeGpu();
+  if (!timed) console.log(`[${variant}] no timestamp-query on this device: GPU time only from onSubmittedWorkDone`);
   console.log(`[${variant}] adapter: ${adapter}`);
   for (const size of sizes) {
     const data = unetBatch(batch, size);
-    const phases = { host: [] as number[], submit: [] as number[], gpu: [] as number[], read: [] as number[], total: [] as number[] };
+    const phases = { host: [] as number[], submit: [] as number[], gpu: [] as number[], gpuTs: [] as number[], read: [] as number[], total: [] as number[] };
     let t1 = 0;
     let t2 = 0;
     let t3 = 0;
@@ -142,6 +145,8 @@ for (const variant of variants) {
       phases.submit.push(t2 - t1);
       phases.gpu.push(t3 - t2);
       phases.read.push(t4 - t3);
+      const ts = timed ? await b.lastGpuTime() : undefined;
+      if (ts !== undefined) phases.gpuTs.push(ts);
       phases.total.push(t4 - t0);
       const s1 = b.stats();
       counts = `${s1.kernels - s0.kernels} kernels, ${s1.launches - s0.launches} dispatches, ${(s1.submits ?? 0) - (s0.submits ?? 0)} submits, ${s1.allocations - s0.allocations} fresh buffers, ${(s1.bindGroups ?? 0) - (s0.bindGroups ?? 0)} new bind groups`;
@@ -159,10 +164,10 @@ for (const variant of variants) {
       torchBySize.set(size, torchStep(torch.python, size, file));
     }
     const peer = torchBySize.get(size) ?? { note: torch.why };
-    const row: Row = { variant, size, steps, host: median(phases.host), submit: median(phases.submit), gpu: median(phases.gpu), read: median(phases.read), total: median(phases.total), counts, torch: peer.ms, torchNote: peer.note };
+    const row: Row = { variant, size, steps, host: median(phases.host), submit: median(phases.submit), gpu: median(phases.gpu), gpuTs: phases.gpuTs.length > 0 ? median(phases.gpuTs) : undefined, read: median(phases.read), total: median(phases.total), counts, torch: peer.ms, torchNote: peer.note };
     rows.push(row);
     const gflops = unetStepFlops(batch, size) / (row.total * 1e6);
-    console.log(`[${variant}] ${size}x${size} b${batch}: ${row.total.toFixed(2)} ms per step (median of ${steps}; host ${row.host.toFixed(2)}, submit ${row.submit.toFixed(2)}, gpu ${row.gpu.toFixed(2)}, read ${row.read.toFixed(2)}), ${gflops.toFixed(1)} GFLOP/s; first call ${(compileMs / 1000).toFixed(1)} s; per replay: ${counts}`);
+    console.log(`[${variant}] ${size}x${size} b${batch}: ${row.total.toFixed(2)} ms per step (median of ${steps}; host ${row.host.toFixed(2)}, submit ${row.submit.toFixed(2)}, gpu ${row.gpu.toFixed(2)}${row.gpuTs !== undefined ? ` (timestamps ${row.gpuTs.toFixed(2)})` : ''}, read ${row.read.toFixed(2)}), ${gflops.toFixed(1)} GFLOP/s; first call ${(compileMs / 1000).toFixed(1)} s; per replay: ${counts}`);
     console.log(`  PyTorch: ${peer.ms !== undefined ? `${peer.ms.toFixed(2)} ms per step; ${peer.note}` : `skipped (${peer.note})`}`);
   }
   await b.dispose();
@@ -170,11 +175,11 @@ for (const variant of variants) {
 rmSync(scratch, { recursive: true, force: true });
 
 console.log('\nsummary: UNet-d3-b16 jit training step, gpujs:webgpu vs PyTorch (medians, ms)');
-console.log('| convolutions | size | steps | host JS | submit | GPU (until done) | read | total | PyTorch | ratio |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| convolutions | size | steps | host JS | submit | GPU (until done) | GPU (timestamps) | read | total | PyTorch | ratio |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const ratio = r.torch !== undefined ? `${(r.total / r.torch).toFixed(1)}×` : '–';
-  console.log(`| ${r.variant} | ${r.size}×${r.size} b${batch} | ${r.steps} | ${r.host.toFixed(2)} | ${r.submit.toFixed(2)} | ${r.gpu.toFixed(2)} | ${r.read.toFixed(2)} | ${r.total.toFixed(2)} | ${r.torch !== undefined ? r.torch.toFixed(2) : 'skipped'} | ${ratio} |`);
+  console.log(`| ${r.variant} | ${r.size}×${r.size} b${batch} | ${r.steps} | ${r.host.toFixed(2)} | ${r.submit.toFixed(2)} | ${r.gpu.toFixed(2)} | ${r.gpuTs !== undefined ? r.gpuTs.toFixed(2) : '–'} | ${r.read.toFixed(2)} | ${r.total.toFixed(2)} | ${r.torch !== undefined ? r.torch.toFixed(2) : 'skipped'} | ${ratio} |`);
 }
 console.log(`adapter: ${adapter}; per replay at ${rows.at(-1)?.size}²: ${rows.at(-1)?.counts}`);
 if (torchBySize.size > 0) console.log(`PyTorch: ${[...torchBySize.values()][0]!.note}`);
