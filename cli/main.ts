@@ -18,7 +18,7 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { errorLine, exitCodeOf, UsageError } from './errors.js';
 import { io } from './io.js';
-import { packageVersion } from './runtime.js';
+import { closeBackends, packageVersion } from './runtime.js';
 import { suggestName } from './suggest.js';
 
 /** The commands by name. */
@@ -110,4 +110,5 @@ export function installSignalHandlers(): void {
 if (isEntryPoint()) {
   installSignalHandlers();
   process.exitCode = await main(process.argv.slice(2));
+  await closeBackends();
 }

@@ -121,10 +121,28 @@ export async function selectBackend(spec: string | undefined): Promise<void> {
     // `auto` passes over it), so no native "Couldn't load Vulkan" lines come before our output.
     const { name, options } = parseBackendChoice(text, source);
     await holdingStderr(() => setBackend(name, options));
+    started.add(getBackend());
   } catch (e) {
     if (e instanceof BackendError) throw new UsageError(`${source}: ${e.message.replace(/^(setBackend|getBackend): (name|options\.mode): /, '')}`);
     throw e;
   }
+}
+
+/** Backends the program started by name (`--backend`, `BOUNDARY_SEG_BACKEND`). */
+const started = new Set<unknown>();
+
+/**
+ * Shuts down the backends the program started that hold a device (the gpujs backend's `dispose`):
+ * a live WebGPU device keeps Node from exiting, so `boundary-seg … --backend gpujs:webgpu` would
+ * otherwise never end, after an error as after success. Called once by the program as it ends
+ * (not by `main`, which tests call in one process).
+ */
+export async function closeBackends(): Promise<void> {
+  for (const b of started) {
+    const close = (b as { dispose?: () => Promise<void> }).dispose;
+    if (typeof close === 'function') await close.call(b);
+  }
+  started.clear();
 }
 
 /** The package's name, as `package.json` has it. */

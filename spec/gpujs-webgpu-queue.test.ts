@@ -7,6 +7,10 @@
  * one-output kernels.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
@@ -228,6 +232,23 @@ if (await requireMode('webgpu', 'queue tests')) {
     const parts = (be: GpujsBackend) => be.compiledKernels().filter((k) => /^conv2dBackpropFilter(Blocked)?\|/.test(k) && k.includes('"n":2,"c":3,"h":48')).map((k) => Number(k.split('|')[4]));
     assert.ok(Math.min(...parts(b)) < Math.min(...parts(plain)), `rows per partial sum: ${parts(b)} on WebGPU, ${parts(plain)} before`);
     assert.match((await b.describe()).kernelClass ?? '', /WebGPUKernel/);
+  });
+
+  // A live WebGPU device keeps Node from exiting: the program shuts the backend down as it ends.
+  const root = new URL('..', import.meta.url).pathname;
+  const program = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  test('boundary-seg with --backend gpujs:webgpu exits after an error and after a run', () => {
+    const failed = program(['train', '--backend', 'gpujs:webgpu', '--data', join(tmpdir(), 'no-such-dataset'), '--epochs', '1']);
+    assert.equal(failed.signal, null, `the failed run did not exit by itself (killed by ${failed.signal})`);
+    assert.equal(failed.status, 3, failed.stderr);
+    const out = mkdtempSync(join(tmpdir(), 'gpujs-cli-'));
+    try {
+      const ran = program(['train', '--backend', 'gpujs:webgpu', '--synthetic', '--size', '16', '--train-slices', '4', '--val-slices', '3', '--epochs', '1', '--base', '2', '--depth', '1', '--batch-size', '4', '--overlays', '1', '--quiet', '--out', join(out, 'run')]);
+      assert.equal(ran.signal, null, `the run did not exit by itself (killed by ${ran.signal})`);
+      assert.equal(ran.status, 0, ran.stderr);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   test('dispose releases the device (Node can exit)', async () => {
