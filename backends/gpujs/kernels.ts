@@ -306,20 +306,21 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
     }, () => 0),
     conv2dBackpropFilter: prim('conv2dBackpropFilter', ([x, dy], outShape, p) => {
       const g = gen.convGeometry(x!.shape, outShape, dy!.shape, p);
+      const kinds = [x!.kind, dy!.kind];
       const rows = g.n * g.ho;
       let rowsPerPart = rows * g.wo > FILTER_GRAD_CHUNK ? Math.max(1, Math.floor(FILTER_GRAD_CHUNK / g.wo)) : rows;
+      const blocked = ctx.blockedConvolutions && g.kw >= 2 && g.kw <= 4 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[1] === 1 && kinds.every((k) => k === 'array');
       if (ctx.blockedConvolutions) {
         // NOTE: a GPU needs threads: a small filter over a large image (the first layers) would
         // otherwise be a few thousand long sums. Split the rows further, down to about
-        // FILTER_GRAD_MIN_TERMS terms per partial sum, until FILL_THREADS partial sums run.
-        const want = Math.ceil(FILL_THREADS / sizeOf(outShape));
+        // FILTER_GRAD_MIN_TERMS terms per partial sum, until FILL_THREADS threads run (a blocked
+        // kernel's thread computes a filter row's kw taps).
+        const want = Math.ceil(FILL_THREADS / (sizeOf(outShape) / (blocked ? g.kw : 1)));
         const most = Math.max(1, Math.floor((rows * g.wo) / FILTER_GRAD_MIN_TERMS));
         const parts = Math.min(want, most);
         if (parts > Math.ceil(rows / rowsPerPart)) rowsPerPart = Math.max(1, Math.ceil(rows / parts));
       }
       const parts = Math.ceil(rows / rowsPerPart);
-      const kinds = [x!.kind, dy!.kind];
-      const blocked = ctx.blockedConvolutions && g.kw >= 2 && g.kw <= 4 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[1] === 1 && kinds.every((k) => k === 'array');
       const k = spec(['conv2dBackpropFilter', blocked, x!.shape, dy!.shape, p, kinds, rowsPerPart], () => (blocked ? gen.conv2dBackpropFilterBlocked(g, p, kinds, rowsPerPart) : gen.conv2dBackpropFilter(g, p, kinds, rowsPerPart)));
       const partial = launch('conv2dBackpropFilter', k, [x!.arg, dy!.arg]);
       if (parts === 1) return partial;
