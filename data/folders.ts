@@ -443,7 +443,9 @@ export async function loadDataset(dir: string, options?: LoadOptions): Promise<D
   await requireFolder(op, dir, LAYOUTS_HINT);
   const nnunet = (await stat(join(dir, 'dataset.json')).catch(() => undefined))?.isFile() === true;
   const hint = nnunet ? `: ${dir} holds a dataset.json, an nnU-Net raw dataset: read it with loadNnunetDataset (the command line's --data does)` : LAYOUTS_HINT;
-  const caseLists = await Promise.all(SPLITS.map(async (split) => {
+  // NOTE: both splits are listed at once, but a failure is reported in split order (train first),
+  // so the same folder always gives the same message.
+  const settled = await Promise.allSettled(SPLITS.map(async (split) => {
     const imgDir = join(dir, split, 'img');
     const gtDir = join(dir, split, 'gt');
     const [imgNames, gtNames] = [await listImageFolder(op, imgDir, hint), await listImageFolder(op, gtDir, hint)];
@@ -451,6 +453,10 @@ export async function loadDataset(dir: string, options?: LoadOptions): Promise<D
     if (formats.size > 1) throw new InputError(op, join(dir, split), 'mixes PNG and NIfTI files: use one format');
     return { formats, cases: pairCases(op, imgDir, imgNames, gtDir, gtNames) };
   }));
+  const caseLists = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
   if (new Set(caseLists.flatMap((l) => [...l.formats])).size > 1) throw new InputError(op, dir, 'train and val use different formats (PNG and NIfTI): use one');
   return casesToDataset(op, { dir, train: caseLists[0]!.cases, val: caseLists[1]!.cases }, o);
 }
