@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import '../backends/register.js';
 import * as core from '../core/index.js';
 import { createGpujsBackend, type GpujsBackend } from '../backends/gpujs/backend.js';
-import { POOL_MAX_AGE } from '../backends/gpujs/webgpu-queue.js';
+import { POOL_MAX_AGE, WebGpuQueue, type GpuDeviceLike, type WebGpuKernelLike } from '../backends/gpujs/webgpu-queue.js';
 import { requireMode } from './conformance-gpujs.js';
 
 const host = (n: number, seed: number): Float32Array => Float32Array.from(core.normalArray(core.key(seed), n));
@@ -24,6 +24,49 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 };
+
+// The queue against a stand-in device (no adapter needed): what it does when encoding fails.
+test('a batch whose encoding throws fails the values it writes and the reads it holds; later batches run', async () => {
+  let failBindGroups = false;
+  let submits = 0;
+  const buffer = (size: number) => ({ size, destroy: () => undefined, mapAsync: async () => undefined, getMappedRange: () => new ArrayBuffer(size), unmap: () => undefined });
+  const device: GpuDeviceLike = {
+    limits: { maxComputeWorkgroupsPerDimension: 65535 },
+    queue: { submit: () => void submits++, writeBuffer: () => undefined, onSubmittedWorkDone: async () => undefined },
+    createBuffer: (d) => buffer(d.size),
+    createBindGroup: () => {
+      if (failBindGroups) throw new Error('device error: bind group refused');
+      return {};
+    },
+    createCommandEncoder: () => ({
+      beginComputePass: () => ({ setPipeline: () => undefined, setBindGroup: () => undefined, dispatchWorkgroups: () => undefined, end: () => undefined }),
+      copyBufferToBuffer: () => undefined,
+      finish: () => ({}),
+    }),
+  };
+  const kernel: WebGpuKernelLike = {
+    constructor: { name: 'WebGPUKernel' } as never,
+    built: true,
+    build: async () => undefined,
+    computePipeline: {},
+    bindGroupLayout: {},
+    paramsLayout: { arrayArgs: [{ index: 0, dimsOffset: 16 }], scalarArgs: [], bufferConstants: [], randomSeedOffset: null, byteLength: 32 },
+    output: [4],
+    _computeDispatch: () => ({ groups: [1, 1, 1], dispatchWidth: 64 }),
+    outputBuffer: null,
+  };
+  const q = new WebGpuQueue(device);
+  const x = q.upload(new Float32Array(4));
+  failBindGroups = true;
+  const y = q.dispatch(kernel, [x], 4);
+  await assert.rejects(q.read(y), /bind group refused/);
+  assert.equal(submits, 0, 'nothing of the failed batch was submitted');
+  failBindGroups = false;
+  const z = q.dispatch(kernel, [x], 4);
+  assert.equal((await q.read(z)).length, 4, 'the next batch runs');
+  assert.equal(submits, 1);
+  await q.dispose();
+});
 
 if (await requireMode('webgpu', 'queue tests')) {
   const b = await createGpujsBackend({ mode: 'webgpu' });

@@ -423,7 +423,7 @@ export class WebGpuQueue {
   #push(op: Op): void {
     this.#ops.push(op);
     if (this.#ops.length >= MAX_BATCH) {
-      void this.flush();
+      this.flush().catch(() => undefined);
       return;
     }
     this.#schedule().catch(() => undefined);
@@ -472,8 +472,25 @@ export class WebGpuQueue {
     return run;
   }
 
+  /**
+   * Encodes and submits a batch. When encoding throws (a device error, a lost device), nothing of
+   * the batch is submitted: every value it writes and every read it holds fails with the error,
+   * so that no read ever returns what a buffer held before.
+   */
   #encode(ops: readonly Op[], serial: number): void {
     if (this.#disposed) return;
+    try {
+      this.#encodeAndSubmit(ops, serial);
+    } catch (e) {
+      for (const op of ops) {
+        if (op.kind === 'copy') op.error = e;
+        else op.out.error = e;
+      }
+      this.#submitted = serial;
+    }
+  }
+
+  #encodeAndSubmit(ops: readonly Op[], serial: number): void {
     const device = this.#device;
     const encoder = device.createCommandEncoder();
     const timing = this.#timing && encoder.resolveQuerySet ? this.#timing : undefined;
