@@ -567,6 +567,24 @@ export const CONV_BLOCK = 4;
 /** Widest kernel row the blocked kernels unroll (their taps and loads are unrolled). */
 export const CONV_BLOCK_MAX_KW = 7;
 
+const allArrays = (kinds: readonly ArgKind[]): boolean => kinds.every((k) => k === 'array');
+const stride1 = (p: ConvParams): boolean => p.stride[0] === 1 && p.stride[1] === 1;
+
+/** Whether `conv2dBlocked` handles the convolution: W' divisible by `CONV_BLOCK`, kw ≤ `CONV_BLOCK_MAX_KW`, array operands. */
+export function canBlockConv2d(g: ConvGeometry, kinds: readonly ArgKind[]): boolean {
+  return g.wo % CONV_BLOCK === 0 && g.kw <= CONV_BLOCK_MAX_KW && allArrays(kinds);
+}
+
+/** Whether `conv2dBackpropInputBlocked` handles it: stride 1, W divisible by `CONV_BLOCK`, kw ≤ `CONV_BLOCK_MAX_KW`, array operands. */
+export function canBlockConv2dBackpropInput(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): boolean {
+  return g.w % CONV_BLOCK === 0 && g.kw <= CONV_BLOCK_MAX_KW && stride1(p) && allArrays(kinds);
+}
+
+/** Whether `conv2dBackpropFilterBlocked` handles it: 2 ≤ kw ≤ 4, stride 1, column dilation 1, array operands. */
+export function canBlockConv2dBackpropFilter(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): boolean {
+  return g.kw >= 2 && g.kw <= 4 && stride1(p) && p.dilation[1] === 1 && allArrays(kinds);
+}
+
 /**
  * The inner part of a blocked convolution row: loads each input element the four outputs of the
  * row read once (`offsets`: the distinct element offsets from `base`, in range of [0, limit)),
@@ -600,7 +618,7 @@ function blockedRow(src: Source, input: string, row: string, base: string, limit
  */
 export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
   const B = CONV_BLOCK;
-  if (g.wo % B !== 0 || g.kw > CONV_BLOCK_MAX_KW || kinds.some((k) => k !== 'array')) {
+  if (!canBlockConv2d(g, kinds)) {
     throw new Error(`conv2dBlocked needs W' divisible by ${B}, kw ≤ ${CONV_BLOCK_MAX_KW} and array operands`);
   }
   const src = new Source();
@@ -640,7 +658,7 @@ export function conv2dBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly Ar
  */
 export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[]): KernelSpec {
   const B = CONV_BLOCK;
-  if (g.w % B !== 0 || p.stride[0] !== 1 || p.stride[1] !== 1 || g.kw > CONV_BLOCK_MAX_KW || kinds.some((k) => k !== 'array')) {
+  if (!canBlockConv2dBackpropInput(g, p, kinds)) {
     throw new Error(`conv2dBackpropInputBlocked needs stride 1, W divisible by ${B}, kw ≤ ${CONV_BLOCK_MAX_KW} and array operands`);
   }
   const src = new Source();
@@ -681,7 +699,7 @@ export function conv2dBackpropInputBlocked(g: ConvGeometry, p: ConvParams, kinds
  */
 export function conv2dBackpropFilterBlocked(g: ConvGeometry, p: ConvParams, kinds: readonly ArgKind[], rowsPerPart: number): KernelSpec {
   const K = g.kw;
-  if (K < 2 || K > 4 || p.stride[0] !== 1 || p.stride[1] !== 1 || p.dilation[1] !== 1 || kinds.some((k) => k !== 'array')) {
+  if (!canBlockConv2dBackpropFilter(g, p, kinds)) {
     throw new Error('conv2dBackpropFilterBlocked needs 2 ≤ kw ≤ 4, stride 1, column dilation 1 and array operands');
   }
   const src = new Source();

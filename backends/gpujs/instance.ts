@@ -198,10 +198,11 @@ export function assembleGpujsBackend<M extends GpujsRuntimeMode>(rt: Runtime, mo
     compileFusedBatch,
     stats: () => {
       const c = cache.stats();
+      const queue = rt.queueStats?.();
       return {
         kernels: counter.kernels,
         launches: store.runs(),
-        ...(rt.queueStats ? { submits: rt.queueStats().submits, bindGroups: rt.queueStats().bindGroupsCreated, pooledBuffers: rt.queueStats().pooled } : {}),
+        ...(queue ? { submits: queue.submits, bindGroups: queue.bindGroupsCreated, pooledBuffers: queue.pooled } : {}),
         allocations: store.allocations(),
         compiles: c.compiles + uploadKernels,
         evictions: c.evictions,

@@ -293,14 +293,14 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
     conv2d: prim('conv2d', ([x, w], outShape, p) => {
       const kinds = [x!.kind, w!.kind];
       const g = gen.convGeometry(x!.shape, w!.shape, outShape, p);
-      const blocked = ctx.blockedConvolutions && g.wo % gen.CONV_BLOCK === 0 && g.kw <= gen.CONV_BLOCK_MAX_KW && kinds.every((k) => k === 'array');
+      const blocked = ctx.blockedConvolutions && gen.canBlockConv2d(g, kinds);
       const k = spec(['conv2d', blocked, x!.shape, w!.shape, p, kinds], () => (blocked ? gen.conv2dBlocked(g, p, kinds) : gen.conv2d(g, p, kinds)));
       return launch('conv2d', k, [x!.arg, w!.arg]);
     }, () => 0),
     conv2dBackpropInput: prim('conv2dBackpropInput', ([dy, w], outShape, p) => {
       const kinds = [dy!.kind, w!.kind];
       const g = gen.convGeometry(outShape, w!.shape, dy!.shape, p);
-      const blocked = ctx.blockedConvolutions && g.w % gen.CONV_BLOCK === 0 && g.kw <= gen.CONV_BLOCK_MAX_KW && p.stride[0] === 1 && p.stride[1] === 1 && kinds.every((k) => k === 'array');
+      const blocked = ctx.blockedConvolutions && gen.canBlockConv2dBackpropInput(g, p, kinds);
       const k = spec(['conv2dBackpropInput', blocked, dy!.shape, w!.shape, p, kinds], () => (blocked ? gen.conv2dBackpropInputBlocked(g, p, kinds) : gen.conv2dBackpropInput(g, p, kinds)));
       return launch('conv2dBackpropInput', k, [dy!.arg, w!.arg]);
     }, () => 0),
@@ -309,7 +309,7 @@ export function makeKernels(ctx: KernelContext, launcher: Launcher = makeLaunche
       const kinds = [x!.kind, dy!.kind];
       const rows = g.n * g.ho;
       let rowsPerPart = rows * g.wo > FILTER_GRAD_CHUNK ? Math.max(1, Math.floor(FILTER_GRAD_CHUNK / g.wo)) : rows;
-      const blocked = ctx.blockedConvolutions && g.kw >= 2 && g.kw <= 4 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[1] === 1 && kinds.every((k) => k === 'array');
+      const blocked = ctx.blockedConvolutions && gen.canBlockConv2dBackpropFilter(g, p, kinds);
       if (ctx.blockedConvolutions) {
         // NOTE: a GPU needs threads: a small filter over a large image (the first layers) would
         // otherwise be a few thousand long sums. Split the rows further, down to about

@@ -119,11 +119,9 @@ export function kernelClassName(info: RuntimeInfo, kernel: { readonly constructo
 export interface Runtime {
   readonly info: RuntimeInfo;
   readonly gpu: GpujsGpu;
-  /** Kernels return Promises (WebGPU): handles may be pending. */
-  readonly async: boolean;
   /** Device values are plain Float32Arrays (webasm, cpu): uploads and fills need no kernel. */
   readonly hostMemory: boolean;
-  /** Host values to a device value (a pending one on WebGPU). */
+  /** Host values to a device value. */
   upload(values: Float32Array): unknown;
   /** A device value back to the host. */
   read(value: unknown): Promise<Float32Array>;
@@ -214,7 +212,6 @@ export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () =
     return {
       info,
       gpu,
-      async: false,
       hostMemory: true,
       upload: (values) => values,
       read: async (v) => (v as Float32Array).slice(),
@@ -247,7 +244,6 @@ export async function runtimeOn(gpu: GpujsGpu, info: RuntimeInfo, released: () =
   return {
     info,
     gpu,
-    async: false,
     hostMemory: false,
     upload,
     read: async (v) => readSync(v),
@@ -274,7 +270,6 @@ function webGpuRuntime(gpu: GpujsGpu, info: RuntimeInfo, ctx: WebGpuContext, rel
   return {
     info,
     gpu,
-    async: true,
     hostMemory: false,
     upload: (values) => queue.upload(values),
     read: (v) => queue.read(value(v)),

@@ -187,15 +187,9 @@ interface KernelState {
 export interface WebGpuQueueStats {
   /** `queue.submit` calls. */
   readonly submits: number;
-  /** Dispatches encoded (or waiting in the open batch). */
-  readonly dispatches: number;
-  /** Storage buffers created (pooled buffers handed out again are not counted). */
-  readonly buffersCreated: number;
   readonly bindGroupsCreated: number;
-  readonly uniformsCreated: number;
-  /** Buffers in the pool, and their bytes. */
+  /** Buffers in the pool. */
   readonly pooled: number;
-  readonly pooledBytes: number;
 }
 
 /** Runs gpu.js-built WebGPU pipelines on one device; see the file's comment. */
@@ -219,10 +213,7 @@ export class WebGpuQueue {
   #scheduled: Promise<void> | undefined;
   #ids = 0;
   #submits = 0;
-  #dispatches = 0;
-  #buffersCreated = 0;
   #bindGroups = 0;
-  #uniforms = 0;
   #disposed = false;
   /** Timestamp queries, when switched on and the device has `timestamp-query`. */
   #timing: { querySet: { destroy(): void }; resolve: GpuBufferLike; free: GpuBufferLike[] } | undefined;
@@ -263,7 +254,6 @@ export class WebGpuQueue {
     const buffer = this.#device.createBuffer({ size: Math.max(4, elements * 4), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     const v = new WebGpuValue(buffer, elements, ++this.#ids);
     this.#all.add(v);
-    this.#buffersCreated++;
     return v;
   }
 
@@ -340,12 +330,10 @@ export class WebGpuQueue {
   }
 
   /**
-   * Destroys the pooled buffers that no batch used in the last `maxAge` batches (by default every
-   * pooled buffer that no unsubmitted command uses), giving their memory back to the device;
-   * returns how many bytes that freed.
+   * Destroys the pooled buffers that no batch used in the last `maxAge` submitted batches, giving
+   * their memory back to the device.
    */
-  trim(maxAge = 0): number {
-    let bytes = 0;
+  #trim(maxAge: number): void {
     const keepFrom = this.#submitted - maxAge;
     for (const [n, free] of this.#pool) {
       const keep = free.filter((v) => v.lastUse > keepFrom);
@@ -354,12 +342,10 @@ export class WebGpuQueue {
         v.buffer.destroy();
         v.inPool = false;
         this.#all.delete(v);
-        bytes += v.buffer.size;
       }
       if (keep.length > 0) this.#pool.set(n, keep);
       else this.#pool.delete(n);
     }
-    return bytes;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -377,6 +363,7 @@ export class WebGpuQueue {
    */
   dispatch(kernel: WebGpuKernelLike, args: readonly (WebGpuValue | number)[], elements: number): WebGpuValue {
     this.#checkLive();
+    for (const a of args) if (typeof a !== 'number' && (a.inPool || !this.#all.has(a))) throw new BackendError('kernel', 'input', 'gpujs:webgpu: a kernel input was already released');
     const s = this.#state(kernel);
     if (!kernel.built && s.build === undefined && s.error === undefined) {
       // gpu.js translates synchronously (a translation error throws here) and builds on the device
@@ -397,7 +384,6 @@ export class WebGpuQueue {
       );
       s.build = built;
     }
-    for (const a of args) if (typeof a !== 'number' && (a.inPool || !this.#all.has(a))) throw new BackendError('kernel', 'input', 'gpujs:webgpu: a kernel input was already released');
     // NOTE: taken while the inputs are held, so never one of them (WebGPU refuses a buffer bound
     // as an input and as the output of one dispatch).
     if (s.usesIn !== this.#open) {
@@ -416,7 +402,6 @@ export class WebGpuQueue {
     for (const a of args) if (typeof a !== 'number') a.lastUse = this.#open;
     out.lastUse = this.#open;
     this.#push({ kind: 'dispatch', kernel, site, args: [...args], out });
-    this.#dispatches++;
     return out;
   }
 
@@ -548,7 +533,7 @@ export class WebGpuQueue {
     this.#submits++;
     this.#submitted = serial;
     if (readTimes) this.#lastGpu = readTimes();
-    if (this.#submits % TRIM_EVERY === 0) this.trim(POOL_MAX_AGE);
+    if (this.#submits % TRIM_EVERY === 0) this.#trim(POOL_MAX_AGE);
   }
 
   #encodeDispatch(pass: GpuPassLike, kernel: WebGpuKernelLike, s: KernelState, site: Site, args: readonly (WebGpuValue | number)[], out: WebGpuValue): void {
@@ -576,7 +561,6 @@ export class WebGpuQueue {
       if (layout.randomSeedOffset !== null) u32[layout.randomSeedOffset / 4] = 0;
       site.uniform = this.#device.createBuffer({ size: layout.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
       site.scalars = undefined;
-      this.#uniforms++;
     }
     const uniform = site.uniform;
     if (site.scalars !== sKey) {
@@ -658,8 +642,7 @@ export class WebGpuQueue {
   /** Submits what is queued and resolves once the device has run everything submitted. */
   async settle(): Promise<void> {
     await this.flush();
-    await this.#tail;
-    if (!this.#disposed) await this.#device.queue.onSubmittedWorkDone();
+    await this.submittedWorkDone();
   }
 
   /** Resolves once the device has run everything submitted so far. */
@@ -690,17 +673,8 @@ export class WebGpuQueue {
 
   stats(): WebGpuQueueStats {
     let pooled = 0;
-    let pooledBytes = 0;
-    for (const free of this.#pool.values()) {
-      pooled += free.length;
-      for (const v of free) pooledBytes += v.buffer.size;
-    }
-    return { submits: this.#submits, dispatches: this.#dispatches, buffersCreated: this.#buffersCreated, bindGroupsCreated: this.#bindGroups, uniformsCreated: this.#uniforms, pooled, pooledBytes };
-  }
-
-  /** Counts a submission made outside this queue on the same device. */
-  countSubmit(): void {
-    this.#submits++;
+    for (const free of this.#pool.values()) pooled += free.length;
+    return { submits: this.#submits, bindGroupsCreated: this.#bindGroups, pooled };
   }
 
   #checkLive(): void {
