@@ -15,7 +15,7 @@
  * `BOUNDARY_SEG_BENCH_SLOW=1` to run them anyway).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import type * as TF from '@tensorflow/tfjs';
 import '../backends/register.js';
 import { defaultThreads, type WasmBackend } from '../backends/wasm/backend.js';
 import * as core from '../core/index.js';
-import { PYTHON, pythonEnv } from './python.js';
+import { PYTHON, pythonEnv, writeFloat32File } from './python.js';
 import { profileSteps, splitLine, StepCounter } from './step-metrics.js';
 import { TFJS_WASM_NOTE, toNhwc, tfjsUNet, useTfjs, type TfjsUNet } from './tfjs-peers.js';
 import { UNET_CONFIGURATIONS, unetBatch, unetStepFlops, type UNetBatch, type UNetConfiguration, type UNetTrainer } from './unet-d3-b16.js';
@@ -63,16 +63,7 @@ function reportPeerConfig(line: string | undefined): void {
 let scratchDir: string | undefined;
 function scratchFile(name: string, arrays: readonly Float32Array[]): string {
   scratchDir ??= mkdtempSync(join(tmpdir(), 'boundary-seg-bench-'));
-  const total = arrays.reduce((n, a) => n + a.length, 0);
-  const all = new Float32Array(total);
-  let o = 0;
-  for (const a of arrays) {
-    all.set(a, o);
-    o += a.length;
-  }
-  const path = join(scratchDir, name);
-  writeFileSync(path, new Uint8Array(all.buffer));
-  return path;
+  return writeFloat32File(join(scratchDir, name), arrays);
 }
 
 /** Removes the scratch files of the PyTorch runs. */

@@ -16,6 +16,23 @@
  * sleep in `Atomics.wait` between jobs as well.
  */
 
+import { writeFileSync } from 'node:fs';
+
+/**
+ * Writes float32 arrays one after the other to `path` (little-endian, no header): the data files
+ * the Python peers read (`python/peers.py`'s `load`).
+ */
+export function writeFloat32File(path: string, arrays: readonly Float32Array[]): string {
+  const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    all.set(a, o);
+    o += a.length;
+  }
+  writeFileSync(path, new Uint8Array(all.buffer));
+  return path;
+}
+
 /** The interpreter of the Python peers (Debian's, where `apt-get install python3-torch` puts torch). */
 export const PYTHON = '/usr/bin/python3';
 

@@ -25,13 +25,14 @@
  * bench/device/lavapipe.sh)"`), and says so: a software adapter is never reported as a GPU run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../../backends/register.js';
 import * as core from '../../core/index.js';
 import { createGpujsBackend, type GpujsBackend } from '../../backends/gpujs/backend.js';
+import { writeFloat32File } from '../python.js';
 import { jitStep, unetBatch, unetStepFlops, unetTrainer } from '../unet-d3-b16.js';
 
 const args = process.argv.slice(2);
@@ -155,12 +156,7 @@ for (const variant of variants) {
     trainer.dispose();
     await b.settle();
     if (torch.python && !torchBySize.has(size)) {
-      const file = join(scratch, `unet${size}.bin`);
-      const all = new Float32Array(data.x.length + data.target.length + data.dist.length);
-      all.set(data.x, 0);
-      all.set(data.target, data.x.length);
-      all.set(data.dist, data.x.length + data.target.length);
-      writeFileSync(file, new Uint8Array(all.buffer));
+      const file = writeFloat32File(join(scratch, `unet${size}.bin`), [data.x, data.target, data.dist]);
       torchBySize.set(size, torchStep(torch.python, size, file));
     }
     const peer = torchBySize.get(size) ?? { note: torch.why };
