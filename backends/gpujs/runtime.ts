@@ -138,6 +138,11 @@ interface DawnAdapter {
  * creates its one device itself and asks for none. Every other member is Dawn's own.
  */
 function withOptionalFeatures(gpu: DawnGpu): DawnGpu {
+  // Dawn's methods need their own object as `this`, not the proxy
+  const member = (target: object, key: string | symbol): unknown => {
+    const v = Reflect.get(target, key, target) as unknown;
+    return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+  };
   const adapterWith = (a: DawnAdapter): DawnAdapter =>
     new Proxy(a, {
       get(target, key) {
@@ -147,8 +152,7 @@ function withOptionalFeatures(gpu: DawnGpu): DawnGpu {
             return target.requestDevice({ ...d, requiredFeatures: [...(d.requiredFeatures ?? []), ...wanted] });
           };
         }
-        const v = Reflect.get(target, key, target) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        return member(target, key);
       },
     });
   return new Proxy(gpu, {
@@ -157,8 +161,7 @@ function withOptionalFeatures(gpu: DawnGpu): DawnGpu {
         const a = await target.requestAdapter(o);
         return a ? adapterWith(a) : a;
       };
-      const v = Reflect.get(target, key, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      return member(target, key);
     },
   });
 }
